@@ -1,0 +1,2 @@
+export { type ReadHit, type ReadOptions, type Region, readGrey, readImage } from './read.ts';
+export * from './write.ts';
