@@ -23,10 +23,13 @@ function load(): ZipcodesModule {
 
 const ZIP_RE = /^(\d{5})(?:-?(\d{4}))?$/;
 
-/** Split "78703", "78703-1234" or "787031234" into its parts, or undefined if it is not a ZIP. */
+/**
+ * Split "78703", "78703-1234" or "787031234" into its parts, or undefined if it is not a ZIP the
+ * record can carry (00501 is the lowest ZIP in use).
+ */
 export function parseZip(s: string): { zip5: string; plus4?: string | undefined } | undefined {
   const m = ZIP_RE.exec(s.trim());
-  if (!m) return undefined;
+  if (!m || Number(m[1]) < 501) return undefined;
   return { zip5: m[1]!, plus4: m[2] };
 }
 

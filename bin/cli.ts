@@ -1,0 +1,17 @@
+/** The `sigpost` command line. Each part contributes its own commands. */
+import { Command } from 'commander';
+import { centralCommands } from '../central/cli.ts';
+
+const program = new Command('sigpost')
+  .description('sigpost: electronic postage from end to end (central signer, postal verification pipeline)')
+  .showHelpAfterError()
+  .enablePositionalOptions();
+
+centralCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  process.stderr.write(`sigpost: ${(e as Error).message}\n`);
+  process.exitCode = 1;
+}
