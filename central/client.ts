@@ -178,13 +178,13 @@ export async function buyBatch(
   const worker = async () => {
     while (next < rows.length) {
       const i = next++;
-      const r = rows[i]!;
+      const { line, ...req } = rows[i]!;
       try {
-        const v = await client.buy(r, `csv-${fileHash}-line-${r.line}`);
+        const v = await client.buy(req, `csv-${fileHash}-line-${line}`);
         bought[i] = v;
         spent += v.postage_cents;
       } catch (e) {
-        failed.push({ line: r.line, error: (e as Error).message });
+        failed.push({ line, error: (e as Error).message });
       }
       bar.increment(1, { spent: formatCents(spent) });
     }

@@ -129,8 +129,15 @@ export async function labelPdf(items: LabelItem[], layout: LabelLayout = 'envelo
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** The label as SVG, in points (1/72 in). */
-export async function labelSvg(item: LabelItem, layout: LabelLayout = 'envelope'): Promise<string> {
+/**
+ * The label as SVG; user units are points (1/72 in). `size: 'in'` states the page size in inches
+ * (for printing); 'pt' leaves it in user units (for rasterising at a chosen density).
+ */
+export async function labelSvg(
+  item: LabelItem,
+  layout: LabelLayout = 'envelope',
+  size: 'in' | 'pt' = 'in',
+): Promise<string> {
   const p = await place(item, layout);
   const [w, h] = p.page;
   const q = QUIET_ZONE * p.x;
@@ -150,7 +157,7 @@ export async function labelSvg(item: LabelItem, layout: LabelLayout = 'envelope'
     })
     .join('');
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${w / PT}in" height="${h / PT}in" viewBox="0 0 ${w} ${h}">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${size === 'in' ? `${w / PT}in` : w}" height="${size === 'in' ? `${h / PT}in` : h}" viewBox="0 0 ${w} ${h}">` +
     `<rect width="${w}" height="${h}" fill="#fff"/>` +
     `<rect x="${(p.bx - q).toFixed(2)}" y="${(p.by - q).toFixed(2)}" width="${(p.matrix.width * p.x + 2 * q).toFixed(2)}" height="${(p.matrix.height * p.x + 2 * q).toFixed(2)}" fill="#fff"/>` +
     `<path d="${path}" fill="#000" shape-rendering="crispEdges"/>` +
@@ -164,6 +171,7 @@ export async function labelPng(
   layout: LabelLayout = 'envelope',
   dpi = 300,
 ): Promise<Buffer> {
-  const svg = await labelSvg(item, layout);
+  const svg = await labelSvg(item, layout, 'pt');
+  // sharp/librsvg take `density` as dots per inch over 72 user units per inch.
   return sharp(Buffer.from(svg), { density: dpi }).greyscale().png().toBuffer();
 }

@@ -184,7 +184,7 @@ export const adminRoutes =
         },
       },
       async (req, reply) => {
-        const k = s.accounts.addApiKey(req.params.id, req.body?.label ?? null);
+        const k = s.accounts.addApiKey(req.params.id, req.body.label ?? null);
         req.log.info({ account: req.params.id, api_key_id: k.apiKeyId }, 'api key issued');
         return reply.status(201).send({ id: k.apiKeyId, api_key: k.apiKey });
       },

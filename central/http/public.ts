@@ -343,7 +343,7 @@ export const publicRoutes =
             req.account!.id,
             req.params.meter,
             req.params.serial,
-            req.body?.reason ?? null,
+            req.body.reason ?? null,
           );
           req.log.info(
             { meter: v.meter, serial: v.serial, postage_cents: v.postage_cents },

@@ -17,4 +17,8 @@ export function installValidation(app: FastifyInstance): void {
   const body = ajv({ coerceTypes: false });
   const text = ajv({ coerceTypes: 'array' });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? body : text).compile(schema));
+  // A POST whose body is all optional may be sent with no body at all (curl -X POST ...).
+  app.addHook('preValidation', async (req) => {
+    if (req.body === undefined && req.routeOptions.schema?.body) req.body = {};
+  });
 }
