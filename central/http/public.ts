@@ -271,7 +271,7 @@ export const publicRoutes =
             const m = await encodeMatrix(new Uint8Array(row.payload), req.query.symbology as Symbology);
             reply.header('cache-control', 'private, max-age=86400');
             if (ext === 'png')
-              return reply.type('image/png').send(await renderPng(m, { moduleSize: req.query.module }));
+              return reply.type('image/png').send(renderPng(m, { moduleSize: req.query.module }));
             return reply.type('image/svg+xml').send(renderSvg(m, { moduleSize: req.query.module }));
           },
         );

@@ -8,7 +8,7 @@ import { decodeIndicium } from '../payload.ts';
 import { publicKeyToPem } from '../signature.ts';
 import { newTestKey, sampleRecord, signedPayload } from '../testing.ts';
 import { readGrey, readImage } from './read.ts';
-import { darkRects, encodeMatrix, renderBitmap, renderPng, renderSvg, SYMBOLOGIES } from './write.ts';
+import { darkRects, encodeMatrix, encodeWithZxing, renderBitmap, renderPng, renderSvg, SYMBOLOGIES } from './write.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigpost-barcode-'));
 const key = newTestKey();
@@ -22,7 +22,7 @@ function tool(cmd: string, args: string[]): Buffer {
 describe.each(SYMBOLOGIES)('%s', (symbology) => {
   it('round-trips the payload through PNG with our reader', async () => {
     const m = await encodeMatrix(payload, symbology);
-    const hits = await readImage(await renderPng(m), { formats: [symbology] });
+    const hits = await readImage(renderPng(m), { formats: [symbology] });
     expect(hits).toHaveLength(1);
     expect(hits[0]!.symbology).toBe(symbology);
     expect(hits[0]!.bytes).toEqual(payload);
@@ -65,7 +65,7 @@ describe.each(SYMBOLOGIES)('%s', (symbology) => {
 
   it('is read byte-exact by Debian ZXingReader -bytes (zxing-cpp, independent of zxing-wasm)', async () => {
     const file = join(dir, `${symbology}.png`);
-    writeFileSync(file, await renderPng(await encodeMatrix(payload, symbology)));
+    writeFileSync(file, renderPng(await encodeMatrix(payload, symbology)));
     const out = tool('ZXingReader', [
       '-bytes',
       '-format',
@@ -77,9 +77,25 @@ describe.each(SYMBOLOGIES)('%s', (symbology) => {
 });
 
 describe('independent checks', () => {
+  it('PDF417 from bwip-js (ours) and from zxing-wasm (reference) both carry the payload, for many payloads', async () => {
+    for (let i = 0; i < 30; i++) {
+      const p = signedPayload(sampleRecord({ serial: 1000 + i * 7919, postageCents: 50 + i }), key);
+      for (const m of [await encodeMatrix(p, 'pdf417'), await encodeWithZxing(p, 'pdf417')]) {
+        expect([m.width, m.height]).toEqual([171, 78]);
+        expect((await readImage(renderPng(m), { formats: ['pdf417'], isPure: true }))[0]?.bytes).toEqual(p);
+      }
+    }
+  });
+
+  it('writes a 1-bit PNG that states 300 dpi', async () => {
+    const png = renderPng(await encodeMatrix(payload));
+    const meta = await sharp(png).metadata();
+    expect(meta).toMatchObject({ format: 'png', channels: 1, density: 300, width: (171 + 4) * 4, height: (78 + 4) * 4 });
+  });
+
   it('Data Matrix is read byte-exact by libdmtx (dmtxread)', async () => {
     const file = join(dir, 'dm-dmtx.png');
-    writeFileSync(file, await renderPng(await encodeMatrix(payload, 'datamatrix')));
+    writeFileSync(file, renderPng(await encodeMatrix(payload, 'datamatrix')));
     expect(new Uint8Array(tool('dmtxread', ['-N1', file]))).toEqual(payload);
   });
 

@@ -1,0 +1,128 @@
+/**
+ * Central signer benchmarks (npm run bench -- central). Figures are medians over several runs,
+ * with their range:
+ *   1. issuance in process: indicia signed and durably committed (file signer, WAL + synchronous=FULL,
+ *      verify-after-sign on), no rendering;
+ *   2. the same with the PDF417 PNG rendered for each piece;
+ *   3. HTTP latency at a fixed offered rate (autocannon against a server in its own process).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { encodeMatrix, renderPng } from '../indicium/barcode/index.ts';
+import { buildCentral, type Central } from '../central/app.ts';
+import { resolveConfig } from '../central/config.ts';
+import { adminCall, startCentral } from '../test/helpers/processes.ts';
+import { type Figure, figure, type Progress } from './stats.ts';
+
+const LETTER = { mail_class: 'letter', weight_oz: 1, destination_zip: '10001' };
+
+async function inProcess(): Promise<{ central: Central; accountId: string; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sigpost-bench-central-'));
+  const { config } = resolveConfig({ dataDir: dir, adminToken: 'bench-admin-token-0123456789', keyPassphrase: 'bench passphrase', logLevel: 'silent' }, {});
+  const central = await buildCentral({ config, logger: false });
+  const { account } = central.accounts.create({ name: 'Bench', origin_zip: '78703' });
+  central.accounts.fund(account.id, 100_000_000);
+  return { central, accountId: account.id, dir };
+}
+
+/** Issue `n` pieces with `concurrency` requests outstanding; returns pieces per second. */
+async function issueRate(c: Central, accountId: string, n: number, concurrency: number, render: boolean): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    while (next < n) {
+      next++;
+      const { view } = await c.issuer.issue(accountId, randomUUID(), LETTER);
+      if (render) renderPng(await encodeMatrix(new Uint8Array(Buffer.from(view.payload, 'base64'))));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return n / ((performance.now() - t0) / 1000);
+}
+
+export interface CentralBench {
+  issue_per_s: Figure;
+  issue_render_png_per_s: Figure;
+  http: { offered_rps: number; achieved_rps: Figure; p50_ms: Figure; p99_ms: Figure; errors: number; non2xx: number };
+  batch: { mean_pieces_per_transaction: number };
+}
+
+export async function benchCentral(progress: Progress, opts: { runs?: number; quick?: boolean } = {}): Promise<CentralBench> {
+  const runs = opts.runs ?? 5;
+  const n = opts.quick ? 2_000 : 20_000;
+  const { central, accountId, dir } = await inProcess();
+  try {
+    progress('central: warm-up');
+    await issueRate(central, accountId, 2_000, 256, false);
+    const plain: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      progress(`central: issuance, run ${i + 1}/${runs} (${n} pieces)`);
+      plain.push(await issueRate(central, accountId, n, 1024, false));
+    }
+    const rendered: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      progress(`central: issuance + PNG, run ${i + 1}/${runs} (${n / 10} pieces)`);
+      rendered.push(await issueRate(central, accountId, n / 10, 64, true));
+    }
+    const metrics = await central.registry.getSingleMetric('sigpost_issue_batch_size')!.get();
+    const sum = metrics.values.find((v) => v.metricName === 'sigpost_issue_batch_size_sum')!.value;
+    const count = metrics.values.find((v) => v.metricName === 'sigpost_issue_batch_size_count')!.value;
+    const http = await httpLatency(progress, runs, opts.quick ? 3 : 10);
+    return {
+      issue_per_s: figure(plain),
+      issue_render_png_per_s: figure(rendered),
+      http,
+      batch: { mean_pieces_per_transaction: Math.round((sum / count) * 10) / 10 },
+    };
+  } finally {
+    await central.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function httpLatency(progress: Progress, runs: number, seconds: number): Promise<CentralBench['http']> {
+  const dir = mkdtempSync(join(tmpdir(), 'sigpost-bench-http-'));
+  const server = await startCentral(dir, ['--rate-limit', '100000000', '--log-level', 'warn']);
+  const offered = 1000;
+  try {
+    const a = await adminCall(server.url, 'POST', '/v1/admin/accounts', { name: 'Bench HTTP', origin_zip: '78703' });
+    await adminCall(server.url, 'POST', `/v1/admin/accounts/${a.id}/funds`, { amount_cents: 100_000_000 });
+    const achieved: number[] = [];
+    const p50: number[] = [];
+    const p99: number[] = [];
+    let errors = 0;
+    let non2xx = 0;
+    for (let i = 0; i < runs; i++) {
+      progress(`central: HTTP at ${offered} req/s offered, run ${i + 1}/${runs} (${seconds} s)`);
+      const r = await autocannon({
+        url: `${server.url}/v1/indicia`,
+        connections: 64,
+        overallRate: offered,
+        duration: seconds,
+        requests: [
+          {
+            method: 'POST',
+            setupRequest: (req: any) => ({
+              ...req,
+              headers: { authorization: `Bearer ${a.api_key}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+              body: JSON.stringify(LETTER),
+            }),
+          },
+        ],
+      });
+      achieved.push(r.requests.average);
+      p50.push(r.latency.p50);
+      p99.push(r.latency.p99);
+      errors += r.errors + r.timeouts;
+      non2xx += r.non2xx;
+    }
+    return { offered_rps: offered, achieved_rps: figure(achieved), p50_ms: figure(p50), p99_ms: figure(p99), errors, non2xx };
+  } finally {
+    server.proc.kill('SIGTERM');
+    await server.exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

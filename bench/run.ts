@@ -1,0 +1,71 @@
+/**
+ * `npm run bench [-- central|pipeline|accuracy ...] [-- --quick]`: runs the benchmarks, shows
+ * progress on stderr, prints the figures, and writes bench/report.json and bench/report.md.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { benchCentral } from './central.ts';
+import { fmt } from './stats.ts';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const wanted = args.filter((a) => !a.startsWith('--'));
+const all = ['central'];
+const which = wanted.length ? wanted : all;
+for (const w of which) if (!all.includes(w)) throw new Error(`unknown benchmark "${w}" (have: ${all.join(', ')})`);
+
+const started = Date.now();
+const progress = (m: string) => {
+  const s = Math.round((Date.now() - started) / 1000);
+  process.stderr.write(process.stderr.isTTY ? `\r\x1b[K[${s}s] ${m}` : `[${s}s] ${m}\n`);
+};
+
+const jsonPath = join(import.meta.dirname, 'report.json');
+const report: Record<string, unknown> = existsSync(jsonPath) ? JSON.parse(readFileSync(jsonPath, 'utf8')) : {};
+report.machine = {
+  cpu: cpus()[0]?.model,
+  cores: cpus().length,
+  memory_gib: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${process.platform} ${process.arch}`,
+};
+report.generated_at = new Date().toISOString();
+report.quick = quick;
+
+if (which.includes('central')) report.central = await benchCentral(progress, { quick });
+process.stderr.write('\n');
+
+writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+const md = renderMarkdown(report);
+writeFileSync(join(import.meta.dirname, 'report.md'), md);
+process.stdout.write(md);
+
+function renderMarkdown(r: Record<string, any>): string {
+  const m = r.machine;
+  const lines = [
+    '# sigpost benchmark report',
+    '',
+    `Generated ${r.generated_at}${r.quick ? ' (quick mode: fewer pieces, shorter runs)' : ''}.`,
+    `Machine: ${m.cores} × ${m.cpu}, ${m.memory_gib} GiB, Node ${m.node}, ${m.platform}.`,
+    'Figures are medians, with the range over the runs in brackets.',
+    '',
+  ];
+  if (r.central) {
+    const c = r.central;
+    lines.push(
+      '## Central signer',
+      '',
+      '| what | figure | goal |',
+      '|---|---|---|',
+      `| indicia issued per second, signed and durably committed, no rendering | ${fmt(c.issue_per_s, '/s')} | ≥ 5,000/s |`,
+      `| the same with the PDF417 PNG rendered | ${fmt(c.issue_render_png_per_s, '/s')} | ≥ 500/s |`,
+      `| HTTP p50 latency at ${c.http.offered_rps} req/s offered | ${fmt(c.http.p50_ms, ' ms')} | |`,
+      `| HTTP p99 latency at ${c.http.offered_rps} req/s offered | ${fmt(c.http.p99_ms, ' ms')} | ≤ 25 ms |`,
+      `| HTTP throughput achieved | ${fmt(c.http.achieved_rps, '/s')} (errors ${c.http.errors}, non-2xx ${c.http.non2xx}) | |`,
+      `| mean pieces per transaction (group commit) | ${c.batch.mean_pieces_per_transaction} | |`,
+      '',
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
