@@ -11,17 +11,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { encodeMatrix, renderPng } from '../indicium/barcode/index.ts';
 import { buildCentral, type Central } from '../central/app.ts';
 import { resolveConfig } from '../central/config.ts';
+import { encodeMatrix, renderPng } from '../indicium/barcode/index.ts';
 import { adminCall, startCentral } from '../test/helpers/processes.ts';
+import { paced } from './paced.ts';
 import { type Figure, figure, type Progress } from './stats.ts';
 
 const LETTER = { mail_class: 'letter', weight_oz: 1, destination_zip: '10001' };
 
 async function inProcess(): Promise<{ central: Central; accountId: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sigpost-bench-central-'));
-  const { config } = resolveConfig({ dataDir: dir, adminToken: 'bench-admin-token-0123456789', keyPassphrase: 'bench passphrase', logLevel: 'silent' }, {});
+  const { config } = resolveConfig(
+    {
+      dataDir: dir,
+      adminToken: 'bench-admin-token-0123456789',
+      keyPassphrase: 'bench passphrase',
+      logLevel: 'silent',
+    },
+    {},
+  );
   const central = await buildCentral({ config, logger: false });
   const { account } = central.accounts.create({ name: 'Bench', origin_zip: '78703' });
   central.accounts.fund(account.id, 100_000_000);
@@ -29,7 +38,13 @@ async function inProcess(): Promise<{ central: Central; accountId: string; dir: 
 }
 
 /** Issue `n` pieces with `concurrency` requests outstanding; returns pieces per second. */
-async function issueRate(c: Central, accountId: string, n: number, concurrency: number, render: boolean): Promise<number> {
+async function issueRate(
+  c: Central,
+  accountId: string,
+  n: number,
+  concurrency: number,
+  render: boolean,
+): Promise<number> {
   let next = 0;
   const t0 = performance.now();
   const worker = async () => {
@@ -46,11 +61,20 @@ async function issueRate(c: Central, accountId: string, n: number, concurrency: 
 export interface CentralBench {
   issue_per_s: Figure;
   issue_render_png_per_s: Figure;
-  http: { offered_rps: number; achieved_rps: Figure; p50_ms: Figure; p99_ms: Figure; errors: number; non2xx: number };
+  http: {
+    offered_rps: number;
+    /** Our open-loop generator: evenly paced, latency from each request's due time. */
+    paced: { achieved_rps: Figure; p50_ms: Figure; p99_ms: Figure; failed: number };
+    /** autocannon's overallRate: each connection sends its share back to back each second. */
+    autocannon: { connections: number; achieved_rps: Figure; p50_ms: Figure; p99_ms: Figure; failed: number };
+  };
   batch: { mean_pieces_per_transaction: number };
 }
 
-export async function benchCentral(progress: Progress, opts: { runs?: number; quick?: boolean } = {}): Promise<CentralBench> {
+export async function benchCentral(
+  progress: Progress,
+  opts: { runs?: number; quick?: boolean } = {},
+): Promise<CentralBench> {
   const runs = opts.runs ?? 5;
   const n = opts.quick ? 2_000 : 20_000;
   const { central, accountId, dir } = await inProcess();
@@ -88,38 +112,70 @@ async function httpLatency(progress: Progress, runs: number, seconds: number): P
   const server = await startCentral(dir, ['--rate-limit', '100000000', '--log-level', 'warn']);
   const offered = 1000;
   try {
-    const a = await adminCall(server.url, 'POST', '/v1/admin/accounts', { name: 'Bench HTTP', origin_zip: '78703' });
+    const a = await adminCall(server.url, 'POST', '/v1/admin/accounts', {
+      name: 'Bench HTTP',
+      origin_zip: '78703',
+    });
     await adminCall(server.url, 'POST', `/v1/admin/accounts/${a.id}/funds`, { amount_cents: 100_000_000 });
-    const achieved: number[] = [];
-    const p50: number[] = [];
-    const p99: number[] = [];
-    let errors = 0;
-    let non2xx = 0;
+    const headers = () => ({
+      authorization: `Bearer ${a.api_key}`,
+      'content-type': 'application/json',
+      'idempotency-key': randomUUID(),
+    });
+    const body = JSON.stringify(LETTER);
+    progress('central: HTTP warm-up');
+    await paced(server.url, 500, 2, () => ({
+      method: 'POST',
+      path: '/v1/indicia',
+      headers: headers(),
+      body,
+    }));
+
+    const p = { achieved: [] as number[], p50: [] as number[], p99: [] as number[], failed: 0 };
     for (let i = 0; i < runs; i++) {
-      progress(`central: HTTP at ${offered} req/s offered, run ${i + 1}/${runs} (${seconds} s)`);
+      progress(`central: HTTP paced at ${offered} req/s, run ${i + 1}/${runs} (${seconds} s)`);
+      const r = await paced(server.url, offered, seconds, () => ({
+        method: 'POST',
+        path: '/v1/indicia',
+        headers: headers(),
+        body,
+      }));
+      p.achieved.push(r.achieved_rps);
+      p.p50.push(r.p50_ms);
+      p.p99.push(r.p99_ms);
+      p.failed += r.failed;
+    }
+    const ac = { achieved: [] as number[], p50: [] as number[], p99: [] as number[], failed: 0 };
+    for (let i = 0; i < runs; i++) {
+      progress(`central: HTTP autocannon at ${offered} req/s, run ${i + 1}/${runs} (${seconds} s)`);
       const r = await autocannon({
         url: `${server.url}/v1/indicia`,
-        connections: 64,
+        connections: 16,
         overallRate: offered,
         duration: seconds,
-        requests: [
-          {
-            method: 'POST',
-            setupRequest: (req: any) => ({
-              ...req,
-              headers: { authorization: `Bearer ${a.api_key}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-              body: JSON.stringify(LETTER),
-            }),
-          },
-        ],
+        requests: [{ method: 'POST', setupRequest: (req: any) => ({ ...req, headers: headers(), body }) }],
       });
-      achieved.push(r.requests.average);
-      p50.push(r.latency.p50);
-      p99.push(r.latency.p99);
-      errors += r.errors + r.timeouts;
-      non2xx += r.non2xx;
+      ac.achieved.push(r.requests.average);
+      ac.p50.push(r.latency.p50);
+      ac.p99.push(r.latency.p99);
+      ac.failed += r.errors + r.timeouts + r.non2xx;
     }
-    return { offered_rps: offered, achieved_rps: figure(achieved), p50_ms: figure(p50), p99_ms: figure(p99), errors, non2xx };
+    return {
+      offered_rps: offered,
+      paced: {
+        achieved_rps: figure(p.achieved),
+        p50_ms: figure(p.p50),
+        p99_ms: figure(p.p99),
+        failed: p.failed,
+      },
+      autocannon: {
+        connections: 16,
+        achieved_rps: figure(ac.achieved),
+        p50_ms: figure(ac.p50),
+        p99_ms: figure(ac.p99),
+        failed: ac.failed,
+      },
+    };
   } finally {
     server.proc.kill('SIGTERM');
     await server.exited;

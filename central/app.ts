@@ -21,13 +21,13 @@ import { Issuer } from './issuance.ts';
 import { KeyManager } from './keys.ts';
 import { loadRates } from './rates.ts';
 import { Refunds } from './refunds.ts';
-import { createSigner, type Signer } from './signer.ts';
+import { type PipelinedSigner, startSigner } from './signer.ts';
 import { Store } from './store.ts';
 
 export interface CentralDeps {
   config: CentralConfig;
   clock?: Clock;
-  signer?: Signer;
+  signer?: PipelinedSigner;
   registry?: Registry;
   /** Fastify logger option; default pino at config.logLevel. */
   logger?: FastifyServerOptions['logger'];
@@ -37,7 +37,7 @@ export interface CentralDeps {
 export interface Services {
   config: CentralConfig;
   store: Store;
-  signer: Signer;
+  signer: PipelinedSigner;
   clock: Clock;
   accounts: Accounts;
   keys: KeyManager;
@@ -61,7 +61,13 @@ export async function buildCentral(deps: CentralDeps): Promise<Central> {
   const registry = deps.registry ?? new Registry();
   if (!deps.registry) collectDefaultMetrics({ register: registry });
   const store = new Store(join(config.dataDir, 'ledger.db'));
-  const signer = deps.signer ?? createSigner(config.signer, { passphrase: config.keyPassphrase });
+  const signer =
+    deps.signer ??
+    (await startSigner(config.signer, {
+      passphrase: config.keyPassphrase,
+      verifyAfterSign: config.verifyAfterSign,
+      thread: config.signerThread,
+    }));
   const rates = loadRates(config.ratesFile);
 
   const issued = new Counter({
@@ -95,7 +101,6 @@ export async function buildCentral(deps: CentralDeps): Promise<Central> {
       timeZone: config.timeZone,
       maxAdvanceDays: config.maxAdvanceDays,
       maxBatch: config.maxBatch,
-      verifyAfterSign: config.verifyAfterSign,
     },
     {
       batch: (n, s) => {

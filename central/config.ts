@@ -84,7 +84,12 @@ export const CentralConfigSchema = Type.Object(
     }),
     verifyAfterSign: Type.Boolean({
       default: true,
-      description: 'Verify every signature before storing it.',
+      description: 'Verify every signature before handing it out (a guard against signing faults).',
+    }),
+    signerThread: Type.Boolean({
+      default: true,
+      description:
+        'Open the private keys in a worker thread that signs on the second core; false signs in the main thread.',
     }),
     bodyLimitBytes: Type.Integer({
       minimum: 1024,

@@ -22,13 +22,11 @@ import {
   type IndiciumRecord,
   lookupZip,
   parseZip,
-  publicKeyFromRaw,
-  verifySignature,
 } from '../indicium/index.ts';
 import { type Clock, dateIn } from './clock.ts';
 import { CentralError, fail } from './errors.ts';
 import { type Price, price, type RateTable } from './rates.ts';
-import type { Signer } from './signer.ts';
+import type { PipelinedSigner, Ticket } from './signer.ts';
 import type { AccountRow, IndiciumRow, SigningKeyRow, Store } from './store.ts';
 
 /** What the issuer needs from the store, and no more (STYLE point 2). */
@@ -64,8 +62,6 @@ export interface IssuerOptions {
   maxAdvanceDays: number;
   /** Most pieces in one transaction. */
   maxBatch: number;
-  /** Verify each signature before storing it (a guard against signer faults). */
-  verifyAfterSign: boolean;
 }
 
 export interface IssuedView {
@@ -149,11 +145,12 @@ export class Issuer {
 
   constructor(
     private readonly store: IssuanceStore,
-    private readonly signer: Pick<Signer, 'sign'>,
+    private readonly signer: Pick<PipelinedSigner, 'submit' | 'collect'>,
     private readonly rates: RateTable,
     private readonly clock: Clock,
     private readonly opts: IssuerOptions,
     private readonly metrics?: IssuerMetrics,
+    private readonly log?: (error: unknown) => void,
   ) {}
 
   /** Step 1: everything that can be refused without touching money. */
@@ -229,28 +226,42 @@ export class Issuer {
       this.scheduled = true;
       setImmediate(() => this.flush());
     }
-    const results: (
+    type Result =
       | { ok: true; value: { view: IssuedView; replayed: boolean } }
-      | { ok: false; error: unknown }
-    )[] = [];
+      | { ok: false; error: unknown };
+    const results: Result[] = new Array(batch.length);
     const t0 = performance.now();
     try {
       this.store.transaction(() => {
-        for (const p of batch) {
+        // Steps 2 and 3 per piece, each in its own savepoint; step 4 starts as each record is
+        // submitted, so the signer works while the next pieces are reserved.
+        const staged: { i: number; s: Staged }[] = [];
+        batch.forEach((p, i) => {
           try {
-            results.push({ ok: true, value: this.store.savepoint(() => this.issueOne(p.v)) });
+            staged.push({ i, s: this.store.savepoint(() => this.reserveAndBuild(p.v)) });
           } catch (error) {
-            results.push({ ok: false, error });
+            results[i] = { ok: false, error };
           }
-        }
+        });
+        // Steps 5 and 6. A signer failure here throws, and the whole group rolls back.
+        for (const { i, s } of staged)
+          if (s.kind === 'new') results[i] = { ok: true, value: this.checkAndStore(s) };
+        // Retries of a key first seen in this same group, now that its piece is stored.
+        for (const { i, s } of staged)
+          if (s.kind === 'replay')
+            results[i] = { ok: true, value: this.replay(s.meter, s.serial, s.accountId) };
       });
     } catch (error) {
-      // The commit itself failed (disk, lock): nothing in this group was issued.
-      const e = new CentralError(
-        'unavailable',
-        'the ledger could not commit; retry with the same Idempotency-Key',
-      );
-      for (const p of batch) p.reject(Object.assign(e, { cause: error }));
+      // Nothing in this group was issued: the signer failed or the commit did.
+      this.log?.(error);
+      for (const p of batch)
+        p.reject(
+          new CentralError(
+            'unavailable',
+            'no postage was issued; retry with the same Idempotency-Key',
+            undefined,
+          ),
+        );
       this.inflight -= batch.length;
       return;
     }
@@ -272,16 +283,8 @@ export class Issuer {
     return { view: issuedView(row, account, j.descending_after), replayed: true };
   }
 
-  private publicKey(k: SigningKeyRow): KeyObject {
-    let key = this.keyObjects.get(k.key_id);
-    if (!key) {
-      key = publicKeyFromRaw(k.public_key);
-      this.keyObjects.set(k.key_id, key);
-    }
-    return key;
-  }
-
-  private issueOne(v: Validated): { view: IssuedView; replayed: boolean } {
+  /** Steps 2 to 4 for one piece: reserve, build, submit for signing. */
+  private reserveAndBuild(v: Validated): Staged {
     const { store } = this;
     // 2. Idempotency key, debit, next serial, journal row.
     const seen = store.idempotent(v.accountId, v.idempotencyKey);
@@ -292,11 +295,11 @@ export class Issuer {
           `Idempotency-Key "${v.idempotencyKey}" was first used for a different request`,
         );
       }
-      return this.replay(seen.meter, seen.serial, v.accountId);
+      return { kind: 'replay', meter: seen.meter, serial: seen.serial, accountId: v.accountId };
     }
     const cents = v.price.cents;
-    const reserved = store.debitAndReserve(v.accountId, cents);
-    if (!reserved) {
+    const account = store.debitAndReserve(v.accountId, cents);
+    if (!account) {
       const a = store.account(v.accountId);
       if (!a) return fail('not_found', 'no such account');
       if (a.status !== 'active') return fail('account_suspended', `account ${a.id} is suspended`);
@@ -311,7 +314,7 @@ export class Issuer {
         },
       );
     }
-    const account = store.account(v.accountId)!;
+    const serial = account.last_serial;
     const at = this.clock.now().toISOString();
     store.appendJournal({
       at,
@@ -319,13 +322,13 @@ export class Issuer {
       kind: 'issue',
       amount_cents: cents,
       meter: account.meter,
-      serial: reserved.serial,
-      descending_after: reserved.descending,
-      ascending_after: reserved.ascending,
-      control_after: reserved.control,
+      serial,
+      descending_after: account.descending_cents,
+      ascending_after: account.ascending_cents,
+      control_after: account.control_cents,
       ref: null,
     });
-    store.insertIdempotency(account.id, v.idempotencyKey, v.requestHash, account.meter, reserved.serial, at);
+    store.insertIdempotency(account.id, v.idempotencyKey, v.requestHash, account.meter, serial, at);
 
     // 3. Build the canonical record.
     const key =
@@ -336,44 +339,44 @@ export class Issuer {
       keyNumber: key.key_number,
       vendor: account.vendor,
       device: account.device,
-      serial: reserved.serial,
+      serial,
       mailingDate: v.mailingDate,
       postageCents: cents,
       mailClass: v.price.mailClass,
       weightTenthsOz: v.price.weightTenthsOz,
       origin: { zip5: account.origin_zip, plus4: account.origin_plus4 ?? undefined },
       destination: v.destination,
-      ascendingCents: reserved.ascending,
+      ascendingCents: account.ascending_cents,
       softwareId: this.opts.softwareId,
     };
     const built = encodeRecord(record);
 
-    // 4. Sign.
-    const signature = this.signer.sign(key.key_id, built);
+    // 4. Sign (the signer alone holds the key; with a thread signer this returns at once).
+    const ticket = this.signer.submit(key.key_id, built);
+    return { kind: 'new', v, account, keyId: key.key_id, record, built, ticket, at };
+  }
 
-    // 5. The signed bytes are the built bytes, they decode to the record, and the signature holds.
+  /** Steps 5 and 6 for one piece: check what was signed, then store it. */
+  private checkAndStore(s: Extract<Staged, { kind: 'new' }>): { view: IssuedView; replayed: boolean } {
+    const { account, v, built, record, at } = s;
+    const { signature, signed } = this.signer.collect(s.ticket);
+    // 5. The signed bytes are the built bytes, and the payload decodes to the record.
     const payload = assemblePayload(built, signature);
-    const decoded = decodeIndicium(payload);
-    if (
-      !Buffer.from(decoded.signed).equals(Buffer.from(built)) ||
-      !isDeepStrictEqual(decoded.record, record)
-    ) {
+    if (!Buffer.from(signed).equals(Buffer.from(built)))
+      fail('internal', 'the signer signed other bytes than the record built');
+    if (!isDeepStrictEqual(decodeIndicium(payload).record, record))
       fail('internal', 'the signed record differs from the built record');
-    }
-    if (this.opts.verifyAfterSign && !verifySignature(built, signature, this.publicKey(key))) {
-      fail('internal', `signature check failed for key ${key.key_id}`);
-    }
 
     // 6. Store the indicium and its event.
     const row = {
       meter: account.meter,
-      serial: reserved.serial,
+      serial: record.serial,
       account_id: account.id,
-      key_id: key.key_id,
-      mail_class: v.price.mailClass,
-      weight_tenths_oz: v.price.weightTenthsOz,
-      postage_cents: cents,
-      mailing_date: v.mailingDate,
+      key_id: s.keyId,
+      mail_class: record.mailClass,
+      weight_tenths_oz: record.weightTenthsOz,
+      postage_cents: record.postageCents,
+      mailing_date: record.mailingDate,
       destination_zip: v.destination
         ? v.destination.plus4
           ? `${v.destination.zip5}-${v.destination.plus4}`
@@ -383,19 +386,32 @@ export class Issuer {
       payload: Buffer.from(payload),
       created_at: at,
     };
-    store.insertIndicium(row);
-    store.appendEvent('indicium.issued', account.meter, at, {
+    this.store.insertIndicium(row);
+    this.store.appendEvent('indicium.issued', account.meter, at, {
       meter: account.meter,
-      serial: reserved.serial,
-      key_id: key.key_id,
-      postage_cents: cents,
+      serial: record.serial,
+      key_id: s.keyId,
+      postage_cents: record.postageCents,
       mail_class: row.mail_class,
       mailing_date: row.mailing_date,
       payload: row.payload.toString('base64'),
     });
     return {
-      view: issuedView({ ...row, status: 'issued', refunded_at: null }, account, reserved.descending),
+      view: issuedView({ ...row, status: 'issued', refunded_at: null }, account, account.descending_cents),
       replayed: false,
     };
   }
 }
+
+type Staged =
+  | { kind: 'replay'; meter: string; serial: number; accountId: string }
+  | {
+      kind: 'new';
+      v: Validated;
+      account: AccountRow;
+      keyId: string;
+      record: IndiciumRecord;
+      built: Uint8Array;
+      ticket: Ticket;
+      at: string;
+    };

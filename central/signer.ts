@@ -30,7 +30,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { rawFromPublicKey } from '../indicium/index.ts';
+import { publicKeyFromRaw, rawFromPublicKey, verifySignature } from '../indicium/index.ts';
+
+/** A handle on a signature requested but perhaps not yet made. */
+export type Ticket = number;
 
 export interface Signer {
   readonly scheme: 'memory' | 'file';
@@ -41,6 +44,17 @@ export interface Signer {
   /** The raw public key of `keyId`, if held. */
   publicKey(keyId: string): Uint8Array | undefined;
   close(): void;
+}
+
+/**
+ * A signer that can take many requests before answering (the thread signer signs while the
+ * caller goes on). `collect` returns the signature and the bytes that were actually signed.
+ */
+export interface PipelinedSigner extends Signer {
+  submit(keyId: string, message: Uint8Array): Ticket;
+  collect(ticket: Ticket): { signature: Uint8Array; signed: Uint8Array };
+  /** Why the signer cannot sign, if it cannot (a dead thread); undefined when healthy. */
+  readonly health?: string | undefined;
 }
 
 interface Held {
@@ -201,6 +215,76 @@ class FileSigner extends MemorySigner {
     this.keys.set(keyId, held);
     return held;
   }
+}
+
+/** In-thread pipelining: sign at submit time, optionally verify, hand back at collect. */
+export class InlineSigner implements PipelinedSigner {
+  private readonly done = new Map<Ticket, { signature: Uint8Array; signed: Uint8Array } | Error>();
+  private next = 0;
+  private readonly keys = new Map<string, KeyObject>();
+  constructor(
+    private readonly inner: Signer,
+    private readonly verifyAfterSign: boolean,
+  ) {}
+  get scheme() {
+    return this.inner.scheme;
+  }
+  generate(keyId: string) {
+    return this.inner.generate(keyId);
+  }
+  publicKey(keyId: string) {
+    return this.inner.publicKey(keyId);
+  }
+  sign(keyId: string, message: Uint8Array) {
+    return this.collect(this.submit(keyId, message)).signature;
+  }
+  submit(keyId: string, message: Uint8Array): Ticket {
+    const t = this.next++;
+    try {
+      const signature = this.inner.sign(keyId, message);
+      if (this.verifyAfterSign) {
+        let key = this.keys.get(keyId);
+        if (!key) {
+          key = publicKeyFromRaw(this.inner.publicKey(keyId)!);
+          this.keys.set(keyId, key);
+        }
+        if (!verifySignature(message, signature, key))
+          throw new Error(`verify-after-sign failed for key ${keyId}`);
+      }
+      this.done.set(t, { signature, signed: message.slice() });
+    } catch (e) {
+      this.done.set(t, e as Error);
+    }
+    return t;
+  }
+  collect(ticket: Ticket) {
+    const r = this.done.get(ticket);
+    this.done.delete(ticket);
+    if (!r) throw new Error(`no signature for ticket ${ticket}`);
+    if (r instanceof Error) throw r;
+    return r;
+  }
+  close() {
+    this.inner.close();
+  }
+}
+
+export interface SignerOptions {
+  passphrase?: string | undefined;
+  /** Verify every signature before handing it out. */
+  verifyAfterSign?: boolean;
+  /** Open the keys in a worker thread (the default for servers): see signer-thread.ts. */
+  thread?: boolean;
+}
+
+/** The signer the issuer uses: in its own thread by default, or inline. */
+export async function startSigner(url: string, opts: SignerOptions = {}): Promise<PipelinedSigner> {
+  const verifyAfterSign = opts.verifyAfterSign ?? true;
+  if (opts.thread ?? true) {
+    const { ThreadSigner } = await import('./signer-thread.ts');
+    return ThreadSigner.start(url, { passphrase: opts.passphrase, verifyAfterSign });
+  }
+  return new InlineSigner(createSigner(url, opts), verifyAfterSign);
 }
 
 /** `memory:` or `file:<dir>`; the passphrase is required for `file:`. */

@@ -268,7 +268,7 @@ export class Store {
         `UPDATE accounts SET descending_cents = descending_cents - ?, ascending_cents = ascending_cents + ?,
            last_serial = last_serial + 1
          WHERE id = ? AND status = 'active' AND descending_cents >= ? AND last_serial < 4294967295
-         RETURNING last_serial, descending_cents, ascending_cents, control_cents`,
+         RETURNING *`,
       ),
       fund: db.prepare<[number, number, number, string]>(
         `UPDATE accounts SET descending_cents = descending_cents + ?, deposited_cents = deposited_cents + ?,
@@ -477,24 +477,12 @@ export class Store {
   }
 
   /**
-   * Debit the postage and take the next serial, atomically. Undefined if the account is not
-   * active, the balance is short, or the meter is exhausted; the caller reads the account to say which.
+   * Debit the postage and take the next serial, atomically; returns the account as it stands after
+   * (last_serial is the piece's serial). Undefined if the account is not active, the balance is
+   * short, or the meter is exhausted; the caller reads the account to say which.
    */
-  debitAndReserve(
-    accountId: string,
-    cents: number,
-  ): { serial: number; descending: number; ascending: number; control: number } | undefined {
-    const r = this.q.debit.get(cents, cents, accountId, cents) as
-      | { last_serial: number; descending_cents: number; ascending_cents: number; control_cents: number }
-      | undefined;
-    return (
-      r && {
-        serial: r.last_serial,
-        descending: r.descending_cents,
-        ascending: r.ascending_cents,
-        control: r.control_cents,
-      }
-    );
+  debitAndReserve(accountId: string, cents: number): AccountRow | undefined {
+    return this.q.debit.get(cents, cents, accountId, cents) as AccountRow | undefined;
   }
 
   credit(accountId: string, cents: number): AccountRow {

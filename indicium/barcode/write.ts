@@ -31,14 +31,19 @@ export interface BarcodeMatrix {
   dark: Uint8Array;
 }
 
-export async function encodeMatrix(payload: Uint8Array, symbology: Symbology = 'pdf417'): Promise<BarcodeMatrix> {
+export async function encodeMatrix(
+  payload: Uint8Array,
+  symbology: Symbology = 'pdf417',
+): Promise<BarcodeMatrix> {
   return symbology === 'pdf417' ? encodePdf417(payload) : encodeDataMatrix(payload);
 }
 
 /** PDF417 through bwip-js (BWIPP), byte compaction of the raw bytes. */
 export function encodePdf417(payload: Uint8Array): BarcodeMatrix {
   // The typings omit the BWIPP options (eclevel, columns) from the object form.
-  const raw = bwipjs.raw as unknown as (o: Record<string, unknown>) => { pixs: number[]; pixx: number; pixy: number }[];
+  const raw = bwipjs.raw as unknown as (
+    o: Record<string, unknown>,
+  ) => { pixs: number[]; pixx: number; pixy: number }[];
   const [sym] = raw({
     bcid: 'pdf417',
     text: Buffer.from(payload).toString('latin1'),
@@ -184,7 +189,8 @@ export function renderPng(m: BarcodeMatrix, opts: RenderOptions & { dpi?: number
       if (my >= 0 && my < m.height) {
         for (let mx = 0; mx < m.width; mx++) {
           if (!m.dark[my * m.width + mx]) continue;
-          for (let px = (mx + q) * s, end = px + s; px < end; px++) line[1 + (px >> 3)]! &= ~(0x80 >> (px & 7));
+          for (let px = (mx + q) * s, end = px + s; px < end; px++)
+            line[1 + (px >> 3)]! &= ~(0x80 >> (px & 7));
         }
       }
     }
