@@ -20,7 +20,9 @@ import { type Figure, figure, type Progress } from './stats.ts';
 
 const LETTER = { mail_class: 'letter', weight_oz: 1, destination_zip: '10001' };
 
-async function inProcess(): Promise<{ central: Central; accountId: string; dir: string }> {
+async function inProcess(
+  verifyAfterSign = true,
+): Promise<{ central: Central; accountId: string; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sigpost-bench-central-'));
   const { config } = resolveConfig(
     {
@@ -28,6 +30,7 @@ async function inProcess(): Promise<{ central: Central; accountId: string; dir: 
       adminToken: 'bench-admin-token-0123456789',
       keyPassphrase: 'bench passphrase',
       logLevel: 'silent',
+      verifyAfterSign,
     },
     {},
   );
@@ -60,6 +63,8 @@ async function issueRate(
 
 export interface CentralBench {
   issue_per_s: Figure;
+  /** The same with verify-after-sign off: what the extra check costs. */
+  issue_no_verify_per_s: Figure;
   issue_render_png_per_s: Figure;
   http: {
     offered_rps: number;
@@ -91,12 +96,27 @@ export async function benchCentral(
       progress(`central: issuance + PNG, run ${i + 1}/${runs} (${n / 10} pieces)`);
       rendered.push(await issueRate(central, accountId, n / 10, 64, true));
     }
+    const noVerify: number[] = [];
+    {
+      const nv = await inProcess(false);
+      try {
+        await issueRate(nv.central, nv.accountId, 2_000, 256, false);
+        for (let i = 0; i < runs; i++) {
+          progress(`central: issuance without verify-after-sign, run ${i + 1}/${runs} (${n} pieces)`);
+          noVerify.push(await issueRate(nv.central, nv.accountId, n, 1024, false));
+        }
+      } finally {
+        await nv.central.close();
+        rmSync(nv.dir, { recursive: true, force: true });
+      }
+    }
     const metrics = await central.registry.getSingleMetric('sigpost_issue_batch_size')!.get();
     const sum = metrics.values.find((v) => v.metricName === 'sigpost_issue_batch_size_sum')!.value;
     const count = metrics.values.find((v) => v.metricName === 'sigpost_issue_batch_size_count')!.value;
     const http = await httpLatency(progress, runs, opts.quick ? 3 : 10);
     return {
       issue_per_s: figure(plain),
+      issue_no_verify_per_s: figure(noVerify),
       issue_render_png_per_s: figure(rendered),
       http,
       batch: { mean_pieces_per_transaction: Math.round((sum / count) * 10) / 10 },

@@ -1,6 +1,7 @@
 /** The `sigpost` command line. Each part contributes its own commands. */
 import { Command } from 'commander';
 import { centralCommands } from '../central/cli.ts';
+import { demoCommand } from './demo.ts';
 
 const program = new Command('sigpost')
   .description('sigpost: electronic postage from end to end (central signer, postal verification pipeline)')
@@ -8,6 +9,7 @@ const program = new Command('sigpost')
   .enablePositionalOptions();
 
 centralCommands(program);
+demoCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -179,6 +179,7 @@ export async function buildCentral(deps: CentralDeps): Promise<Central> {
   let closing = false;
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     if (closing) return reply.status(503).send({ status: 'closing' });
+    if (signer.health) return reply.status(503).send({ status: 'signer unavailable', detail: signer.health });
     store.db.prepare('SELECT 1').get();
     return { status: 'ok' };
   });

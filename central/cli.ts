@@ -166,7 +166,7 @@ export function centralCommands(program: Command): void {
     }
     const a = await api.account();
     process.stdout.write(
-      `balance: ${formatCents(a.balance_cents)} (meter ${a.meter}, ${a.pieces_issued} pieces issued)\n`,
+      `balance: ${formatCents(a.balance_cents)} (meter ${a.meter}, pieces issued: ${a.pieces_issued})\n`,
     );
   });
 

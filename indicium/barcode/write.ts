@@ -6,7 +6,7 @@
  * a PDF), so that the printed X-dimension and quiet zone are ours to choose.
  *
  * PDF417 (the default): error-correction level 5 (64 EC codewords, about 41% of the symbol), 6 data
- * columns, rows 3 modules high; a v1 payload (103 bytes) gives 26 rows, 171 x 78 modules.
+ * columns, rows 3 modules high; a v1 payload (103 bytes) gives 26 or 27 rows (171 x 78 or 81 modules).
  * Data Matrix: square ECC 200 symbols only (40 x 40 for v1), which every reader supports
  * (rectangular DMRE sizes are not read by libdmtx). Both are written in plain byte mode, without an
  * ECI designator.
