@@ -1,6 +1,7 @@
 /** The `sigpost` command line. Each part contributes its own commands. */
 import { Command } from 'commander';
 import { centralCommands } from '../central/cli.ts';
+import { pipelineCommands } from '../pipeline/cli.ts';
 import { demoCommand } from './demo.ts';
 
 const program = new Command('sigpost')
@@ -9,6 +10,7 @@ const program = new Command('sigpost')
   .enablePositionalOptions();
 
 centralCommands(program);
+pipelineCommands(program);
 demoCommand(program);
 
 try {

@@ -1,0 +1,138 @@
+/**
+ * The read stage's work on one image: image bytes -> luminance -> barcode -> strict decode.
+ * CPU-bound; runs in worker threads (pool.ts), one image at a time per thread.
+ *
+ * Where to look, cheapest first:
+ *   1. the upper-right area, where the indicium is printed: only that part of the JPEG is decoded;
+ *   2. the whole image: a piece faced the wrong way (rotated 180 degrees) carries its indicium at
+ *      the lower left, and zxing reads a symbol in any orientation; so does an off-position label.
+ * PDF417 first, then Data Matrix. A failure is a result (unreadable, malformed), never a throw,
+ * except for a fault in the machinery itself.
+ */
+import sharp, { type Metadata, type Region } from 'sharp';
+import { type ReadHit, type ReadOptions, readGrey } from '../../indicium/barcode/index.ts';
+import { type DecodedIndicium, tryDecodeIndicium } from '../../indicium/index.ts';
+
+export interface ReadLimits {
+  /** Largest image accepted, in pixels (width x height): a decompression bomb is refused. */
+  maxPixels: number;
+}
+
+export const DEFAULT_LIMITS: ReadLimits = { maxPixels: 40_000_000 };
+
+/** The upper-right area, as fractions of the image: right half, top 45%. */
+export const INDICIUM_AREA = { left: 0.5, top: 0, width: 0.5, height: 0.45 };
+
+export type ReadOutcome =
+  | {
+      outcome: 'decoded';
+      payload: Uint8Array;
+      symbology: ReadHit['symbology'];
+      region: 'indicium-area' | 'whole';
+      meter: string;
+      serial: number;
+      timings: ReadTimings;
+    }
+  | {
+      outcome: 'malformed';
+      payload: Uint8Array;
+      symbology: ReadHit['symbology'];
+      reason: string;
+      timings: ReadTimings;
+    }
+  | { outcome: 'unreadable'; reason: string; timings: ReadTimings };
+
+export interface ReadTimings {
+  /** Image decoding (sharp), milliseconds. */
+  image_ms: number;
+  /** Barcode detection and decoding (zxing), milliseconds. */
+  barcode_ms: number;
+}
+
+const ZXING: ReadOptions = {
+  formats: ['pdf417', 'datamatrix'],
+  tryHarder: true,
+  tryRotate: true,
+  tryDownscale: false,
+};
+
+function outcomeOf(hit: ReadHit, region: 'indicium-area' | 'whole', timings: ReadTimings): ReadOutcome {
+  const d = tryDecodeIndicium(hit.bytes);
+  if (!d.ok)
+    return {
+      outcome: 'malformed',
+      payload: hit.bytes,
+      symbology: hit.symbology,
+      reason: d.error.reason,
+      timings,
+    };
+  const v: DecodedIndicium = d.value;
+  return {
+    outcome: 'decoded',
+    payload: hit.bytes,
+    symbology: hit.symbology,
+    region,
+    meter: v.meter,
+    serial: v.record.serial,
+    timings,
+  };
+}
+
+export async function readScan(image: Uint8Array, limits: ReadLimits = DEFAULT_LIMITS): Promise<ReadOutcome> {
+  const timings: ReadTimings = { image_ms: 0, barcode_ms: 0 };
+  let t = performance.now();
+  const lap = (k: keyof ReadTimings) => {
+    const now = performance.now();
+    timings[k] += now - t;
+    t = now;
+  };
+  let meta: Metadata;
+  try {
+    meta = await sharp(image, { limitInputPixels: limits.maxPixels }).metadata();
+  } catch (e) {
+    return { outcome: 'unreadable', reason: `image_unreadable: ${(e as Error).message}`, timings };
+  }
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  if (!width || !height) return { outcome: 'unreadable', reason: 'image_unreadable: no dimensions', timings };
+  if (width * height > limits.maxPixels) {
+    return {
+      outcome: 'unreadable',
+      reason: `image_too_large: ${width}x${height} exceeds ${limits.maxPixels} pixels`,
+      timings,
+    };
+  }
+  /** Decode (part of) the image to luminance; a corrupt image is a result, not a fault. */
+  const grey = async (area?: Region) => {
+    try {
+      let p = sharp(image, { limitInputPixels: limits.maxPixels, failOn: 'none' });
+      if (area) p = p.extract(area);
+      const r = await p.greyscale().raw().toBuffer({ resolveWithObject: true });
+      return { data: r.data, width: r.info.width, height: r.info.height };
+    } catch (e) {
+      return { error: `image_unreadable: ${(e as Error).message}` };
+    } finally {
+      lap('image_ms');
+    }
+  };
+
+  // 1. The indicium area only.
+  const a = await grey({
+    left: Math.floor(width * INDICIUM_AREA.left),
+    top: Math.floor(height * INDICIUM_AREA.top),
+    width: Math.floor(width * INDICIUM_AREA.width),
+    height: Math.floor(height * INDICIUM_AREA.height),
+  });
+  if ('error' in a) return { outcome: 'unreadable', reason: a.error!, timings };
+  const hits = await readGrey(a.data, a.width, a.height, ZXING);
+  lap('barcode_ms');
+  if (hits[0]) return outcomeOf(hits[0], 'indicium-area', timings);
+
+  // 2. The whole image (a piece upside down, a label placed elsewhere).
+  const w = await grey();
+  if ('error' in w) return { outcome: 'unreadable', reason: w.error!, timings };
+  const all = await readGrey(w.data, w.width, w.height, ZXING);
+  lap('barcode_ms');
+  if (all[0]) return outcomeOf(all[0], 'whole', timings);
+  return { outcome: 'unreadable', reason: 'no_barcode_found', timings };
+}
