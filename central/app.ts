@@ -48,6 +48,7 @@ export interface Services {
 
 export interface Central extends Services {
   app: FastifyInstance;
+  stopAccepting(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -177,6 +178,13 @@ export async function buildCentral(deps: CentralDeps): Promise<Central> {
   });
 
   let closing = false;
+  let httpClosed: Promise<void> | undefined;
+  /** Stop taking requests and wait for those in flight (idempotent). */
+  const stopAccepting = () => {
+    closing = true;
+    httpClosed ??= app.close();
+    return httpClosed;
+  };
   app.get('/healthz', { schema: { hide: true } }, async (_req, reply) => {
     if (closing) return reply.status(503).send({ status: 'closing' });
     if (signer.health) return reply.status(503).send({ status: 'signer unavailable', detail: signer.health });
@@ -195,9 +203,9 @@ export async function buildCentral(deps: CentralDeps): Promise<Central> {
   return {
     ...services,
     app,
+    stopAccepting,
     async close() {
-      closing = true;
-      await app.close(); // stops accepting, waits for requests in flight
+      await stopAccepting();
       await issuer.close();
       store.close();
       signer.close();

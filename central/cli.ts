@@ -39,6 +39,8 @@ export function centralCommands(program: Command): void {
     .option('--rate-limit <n>', 'requests per minute per API key', int('--rate-limit'))
     .option('--max-batch <n>', 'most pieces per transaction', int('--max-batch'))
     .option('--time-zone <zone>', 'IANA zone for the default mailing date (default UTC)')
+    .option('--kafka <host:port>', 'publish the events outbox to the indicia.events topic of this Kafka')
+    .option('--events-topic <name>', 'topic for --kafka', 'indicia.events')
     .addOption(
       new Option('--log-level <level>', 'log level').choices([
         'fatal',
@@ -70,7 +72,12 @@ export function centralCommands(program: Command): void {
         ...(o.timeZone ? { timeZone: o.timeZone } : {}),
         ...(o.logLevel ? { logLevel: o.logLevel } : {}),
       });
-      const running = await startServer(config, notices);
+      const running = await startServer(
+        config,
+        notices,
+        {},
+        { kafka: o.kafka ? String(o.kafka).split(',') : undefined, topic: o.eventsTopic },
+      );
       process.stdout.write(`central signer listening on ${running.url} (API docs: ${running.url}/docs)\n`);
       stopOnSignals(running.stop, (m) => running.central.app.log.info(m));
     });

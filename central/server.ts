@@ -6,10 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { buildCentral, type Central, type CentralDeps } from './app.ts';
 import type { CentralConfig, ConfigNotice } from './config.ts';
+import { type Publish, Relay } from './relay.ts';
+import { kafkaPublisher } from './relay-kafka.ts';
 
 export interface Running {
   central: Central;
   url: string;
+  relay?: Relay | undefined;
   stop(): Promise<void>;
 }
 
@@ -17,6 +20,7 @@ export async function startServer(
   config: CentralConfig,
   notices: ConfigNotice[] = [],
   extra: Omit<CentralDeps, 'config' | 'https'> = {},
+  feed: { kafka?: string[] | undefined; topic?: string | undefined; publish?: Publish | undefined } = {},
 ): Promise<Running> {
   const https =
     config.tlsCert && config.tlsKey
@@ -35,12 +39,33 @@ export async function startServer(
     { url, data: config.dataDir, signer: central.signer.scheme },
     'central signer listening',
   );
+  // The outbox relay to indicia.events (EVENTS.md), if there is somewhere to publish.
+  let publish = feed.publish;
+  let closePublisher: (() => Promise<void>) | undefined;
+  if (!publish && feed.kafka?.length) {
+    const k = await kafkaPublisher(feed.kafka, feed.topic);
+    publish = k.publish;
+    closePublisher = k.close;
+  }
+  const relay = publish
+    ? new Relay(central.store, publish, feed.kafka ? 'kafka' : 'bus', (m, x) =>
+        central.app.log.warn(x ?? {}, m),
+      )
+    : undefined;
+  relay?.start();
   let stopping: Promise<void> | undefined;
   return {
     central,
     url,
+    relay,
     stop: () => {
-      stopping ??= central.close();
+      stopping ??= (async () => {
+        await central.stopAccepting();
+        await relay?.drain(5_000);
+        await relay?.stop();
+        await closePublisher?.();
+        await central.close();
+      })();
       return stopping;
     },
   };

@@ -19,6 +19,7 @@ export {
   publicKeyToPem,
   rawFromPem,
   rawFromPublicKey,
+  signatureS,
   verifySignature,
 } from './signature.ts';
 export * from './text.ts';

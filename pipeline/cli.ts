@@ -54,6 +54,7 @@ export function pipelineCommands(program: Command): void {
       0,
     )
     .option('--host <addr>', 'address for --port', '127.0.0.1')
+    .option('--topic-prefix <p>', 'prefix of topic and consumer group names', '')
     .action(async (o) => {
       const log = pino({ level: process.env.SIGPOST_LOG_LEVEL ?? 'info' });
       const roles: Role[] = o.role === 'all' ? ['read', 'verdict'] : [o.role];
@@ -87,6 +88,7 @@ export function pipelineCommands(program: Command): void {
         readThreads: o.readThreads,
         partitions: o.partitions,
         maxImageBytes: o.maxImageBytes,
+        prefix: o.topicPrefix,
         verify: { staleDays: o.staleDays, futureDays: 1 },
         log: (level, msg, extra) => log[level]({ ...extra }, msg),
       });

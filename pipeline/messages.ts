@@ -11,6 +11,12 @@ export const TOPICS = {
   dead: 'scans.dead',
   events: 'indicia.events',
 } as const;
+export type Topics = { [K in keyof typeof TOPICS]: string };
+
+/** Topic names under a prefix (one Kafka cluster, several pipelines; tests use one each). */
+export function topics(prefix = ''): Topics {
+  return Object.fromEntries(Object.entries(TOPICS).map(([k, v]) => [k, prefix + v])) as Topics;
+}
 
 export const CONTENT_TYPES = ['image/jpeg', 'image/png', 'image/tiff'] as const;
 
@@ -22,6 +28,8 @@ export interface ScanHeaders {
   /** RFC 3339. */
   captured_at: string;
   content_type: (typeof CONTENT_TYPES)[number];
+  /** `base64` when the value is the image in base64 text (text-only producers, e.g. Kafka's ConsoleProducer). */
+  content_encoding?: 'base64' | undefined;
 }
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
@@ -38,7 +46,10 @@ export function parseScanHeaders(h: Record<string, string | undefined>): ScanHea
     return { dead: 'bad_header:captured_at' };
   const ct = h.content_type!.split(';')[0]!.trim().toLowerCase();
   if (!(CONTENT_TYPES as readonly string[]).includes(ct)) return { dead: `unsupported_content_type:${ct}` };
+  const enc = h.content_encoding?.trim().toLowerCase();
+  if (enc && enc !== 'base64' && enc !== 'identity') return { dead: `unsupported_content_encoding:${enc}` };
   return {
+    ...(enc === 'base64' ? { content_encoding: 'base64' as const } : {}),
     scan_id: h.scan_id!,
     plant: h.plant!,
     machine: h.machine!,

@@ -17,7 +17,8 @@ import {
   parseReadMessage,
   parseScanHeaders,
   type ReadMessage,
-  TOPICS,
+  type Topics,
+  topics,
   type VerdictMessage,
 } from './messages.ts';
 import type { PipelineMetrics } from './metrics.ts';
@@ -46,6 +47,8 @@ export interface PipelineOptions {
   /** Follow indicia.events on the bus (default true). */
   followEvents?: boolean;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
+  /** Prefix of topic and consumer group names (default none). */
+  prefix?: string;
   /** Called with each batch of verdicts once published (the demo's live page). */
   onVerdicts?: (v: VerdictMessage[]) => void;
 }
@@ -61,7 +64,13 @@ export class Pipeline {
   private readonly faults = new Map<string, number>();
   private eventsSeen = 0;
 
-  private constructor(private readonly o: PipelineOptions) {}
+  private readonly t: Topics;
+  private readonly groups: { read: string; verdict: string };
+
+  private constructor(private readonly o: PipelineOptions) {
+    this.t = topics(o.prefix);
+    this.groups = { read: `${o.prefix ?? ''}${GROUPS.read}`, verdict: `${o.prefix ?? ''}${GROUPS.verdict}` };
+  }
 
   static async start(o: PipelineOptions): Promise<Pipeline> {
     const p = new Pipeline(o);
@@ -82,11 +91,11 @@ export class Pipeline {
     const partitions = this.o.partitions ?? 8;
     const maxBytes = (this.o.maxImageBytes ?? 8 * 1024 * 1024) + 64 * 1024;
     await bus.ensureTopics([
-      { topic: TOPICS.scans, partitions, maxMessageBytes: maxBytes },
-      { topic: TOPICS.read, partitions },
-      { topic: TOPICS.verdicts, partitions },
-      { topic: TOPICS.dead, partitions: 1, maxMessageBytes: maxBytes },
-      { topic: TOPICS.events, partitions, retainForever: true },
+      { topic: this.t.scans, partitions, maxMessageBytes: maxBytes },
+      { topic: this.t.read, partitions },
+      { topic: this.t.verdicts, partitions },
+      { topic: this.t.dead, partitions: 1, maxMessageBytes: maxBytes },
+      { topic: this.t.events, partitions, retainForever: true },
     ]);
     if (this.o.followEvents ?? true) await this.followEvents();
     if (this.o.roles.includes('verdict')) {
@@ -94,8 +103,8 @@ export class Pipeline {
       this.verdictStage = new VerdictStage(this.o.history, this.o.registry, this.o.verify ?? DEFAULT_VERIFY);
       this.subs.push(
         await bus.subscribe({
-          group: GROUPS.verdict,
-          topics: [TOPICS.read],
+          group: this.groups.verdict,
+          topics: [this.t.read],
           fromBeginning: true,
           partitionsConcurrently: partitions,
           maxBytesPerPartition: 4 * 1024 * 1024,
@@ -107,8 +116,8 @@ export class Pipeline {
       this.pool = new ReadPool(this.o.readThreads, this.o.limits ?? DEFAULT_LIMITS);
       this.subs.push(
         await bus.subscribe({
-          group: GROUPS.read,
-          topics: [TOPICS.scans],
+          group: this.groups.read,
+          topics: [this.t.scans],
           fromBeginning: true,
           partitionsConcurrently: Math.max(2, this.pool.threads),
           maxBytesPerPartition: Math.max(maxBytes, 4 * 1024 * 1024),
@@ -121,13 +130,13 @@ export class Pipeline {
   /** Keep the registry from indicia.events, from the beginning; wait until caught up. */
   private async followEvents(): Promise<void> {
     const { bus, registry } = this.o;
-    const ends = await bus.endOffsets(TOPICS.events);
+    const ends = await bus.endOffsets(this.t.events);
     const target = [...ends.values()].reduce((a, b) => a + Number(b), 0);
     this.subs.push(
       await bus.subscribe({
         // Every process rebuilds the full registry: its own group, from the beginning.
-        group: `sigpost-events-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
-        topics: [TOPICS.events],
+        group: `${this.o.prefix ?? ''}sigpost-events-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+        topics: [this.t.events],
         fromBeginning: true,
         partitionsConcurrently: 4,
         onBatch: async (b) => {
@@ -208,7 +217,9 @@ export class Pipeline {
             const id = `${m.topic}/${m.partition}/${m.offset}`;
             let r: Awaited<ReturnType<ReadPool['run']>>;
             try {
-              r = await pool.run(m.value);
+              r = await pool.run(
+                h.content_encoding === 'base64' ? Buffer.from(m.value.toString('latin1'), 'base64') : m.value,
+              );
               this.faults.delete(id);
             } catch (e) {
               // A worker fault: retry the batch, but not forever for one poisonous image.
@@ -247,8 +258,8 @@ export class Pipeline {
         ),
       ),
     );
-    await this.o.bus.send(TOPICS.read, out);
-    if (dead.length) await this.o.bus.send(TOPICS.dead, dead);
+    await this.o.bus.send(this.t.read, out);
+    if (dead.length) await this.o.bus.send(this.t.dead, dead);
   }
 
   private async verdictBatch(b: Batch): Promise<void> {
@@ -267,10 +278,10 @@ export class Pipeline {
     metrics.step('history', timings.history_ms);
     metrics.insertSeconds.observe(timings.insert_ms / 1000);
     await this.o.bus.send(
-      TOPICS.verdicts,
+      this.t.verdicts,
       verdicts.map((v) => ({ key: v.scan_id, value: JSON.stringify(v), headers: { verdict: v.verdict } })),
     );
-    if (dead.length) await this.o.bus.send(TOPICS.dead, dead);
+    if (dead.length) await this.o.bus.send(this.t.dead, dead);
     const now = Date.now();
     const queuedAt = new Map(reads.map((r) => [r.scan_id, r.queued_at]));
     for (const w of written) {
