@@ -36,6 +36,10 @@ export function centralCommands(program: Command): void {
     .option('--rates <file>', 'rate table JSON (default: the sample table)')
     .option('--vendor-id <n>', 'vendor id, 1..99', int('--vendor-id'))
     .option('--refund-window-days <n>', 'refund window in days', int('--refund-window-days'))
+    .option(
+      '--authority <url>',
+      "the postal authority's pipeline API, asked before a refund whether the piece was used",
+    )
     .option('--rate-limit <n>', 'requests per minute per API key', int('--rate-limit'))
     .option('--max-batch <n>', 'most pieces per transaction', int('--max-batch'))
     .option('--time-zone <zone>', 'IANA zone for the default mailing date (default UTC)')
@@ -67,6 +71,7 @@ export function centralCommands(program: Command): void {
         ...(o.rates ? { ratesFile: o.rates } : {}),
         ...(o.vendorId ? { vendorId: o.vendorId } : {}),
         ...(o.refundWindowDays !== undefined ? { refundWindowDays: o.refundWindowDays } : {}),
+        ...(o.authority ? { authorityUrl: o.authority } : {}),
         ...(o.rateLimit ? { rateLimitPerMinute: o.rateLimit } : {}),
         ...(o.maxBatch ? { maxBatch: o.maxBatch } : {}),
         ...(o.timeZone ? { timeZone: o.timeZone } : {}),

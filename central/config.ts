@@ -56,6 +56,13 @@ export const CentralConfigSchema = Type.Object(
       default: 30,
       description: 'Days after issue during which an unused indicium may be refunded.',
     }),
+    authorityUrl: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        description:
+          "The postal authority's pipeline API: before a refund, ask it whether the piece was seen in the mail (GET /v1/sightings/{meter}/{serial}). Without it, every unrefunded piece inside the window is refundable.",
+      }),
+    ),
     maxAdvanceDays: Type.Integer({
       minimum: 0,
       maximum: 60,

@@ -13,6 +13,7 @@ export const ERRORS = {
   not_found: { status: 404, title: 'No such resource' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   already_refunded: { status: 409, title: 'The indicium was already refunded' },
+  indicium_used: { status: 409, title: 'The indicium was already used in the mail' },
   meter_exhausted: { status: 409, title: 'The meter has issued its last serial' },
   conflict: { status: 409, title: 'The resource is not in a state that allows this' },
   payload_too_large: { status: 413, title: 'The request body is too large' },

@@ -16,6 +16,7 @@ import {
 } from '../../indicium/barcode/index.ts';
 import { accountView } from '../accounts.ts';
 import type { Services } from '../app.ts';
+import { wasUsed } from '../authority.ts';
 import { CentralError, fail } from '../errors.ts';
 import { issuedView } from '../issuance.ts';
 import { LABEL_LAYOUTS, type LabelLayout, labelPdf, labelPng, labelSvg } from '../label.ts';
@@ -335,10 +336,22 @@ export const publicRoutes =
                 { additionalProperties: false },
               ),
             ),
-            response: { 200: IndiciumSchema, ...problems(401, 404, 409, 422) },
+            response: { 200: IndiciumSchema, ...problems(401, 404, 409, 422, 503) },
           },
         },
         async (req) => {
+          // Used postage is not refundable: ask the authority first, when one is configured.
+          const own = ownPiece(req, req.params.meter, req.params.serial);
+          if (
+            s.config.authorityUrl &&
+            own.status === 'issued' &&
+            (await wasUsed(s.config.authorityUrl, own.meter, own.serial))
+          ) {
+            throw new CentralError(
+              'indicium_used',
+              `indicium ${own.meter}/${own.serial} was scanned in the mail stream`,
+            );
+          }
           const v = s.refunds.refund(
             req.account!.id,
             req.params.meter,

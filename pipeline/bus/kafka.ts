@@ -123,8 +123,10 @@ export class KafkaBus implements Bus {
       maxBytesPerPartition: opts.maxBytesPerPartition ?? this.maxMessageBytes,
       maxBytes: Math.max(opts.maxBytesPerPartition ?? this.maxMessageBytes, 50 * 1024 * 1024),
       maxWaitTimeInMs: 100,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      // A member that dies is noticed after the session timeout; then its partitions move.
+      sessionTimeout: 10_000,
+      rebalanceTimeout: 20_000,
+      heartbeatInterval: 2_000,
       allowAutoTopicCreation: false,
     });
     await consumer.connect();

@@ -19,11 +19,14 @@ export const brokerEnv = {
 
 let address: string | undefined;
 
-/** The broker's address, starting it if need be (serialised across test processes by flock). */
+/**
+ * The broker's address, starting it if need be (serialised across test processes by flock; -o so
+ * that the broker, started in the background, does not inherit and hold the lock).
+ */
 export function kafka(): string {
   if (address) return address;
   try {
-    const out = execFileSync('flock', ['/tmp/sigpost-kafka-test.lock', BROKER, 'start'], {
+    const out = execFileSync('flock', ['-o', '/tmp/sigpost-kafka-test.lock', BROKER, 'start'], {
       env: brokerEnv,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
