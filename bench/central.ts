@@ -36,7 +36,7 @@ async function inProcess(
   );
   const central = await buildCentral({ config, logger: false });
   const { account } = central.accounts.create({ name: 'Bench', origin_zip: '78703' });
-  central.accounts.fund(account.id, 100_000_000);
+  central.accounts.fund(account.id, 100_000_000, 'bench');
   return { central, accountId: account.id, dir };
 }
 
@@ -111,8 +111,13 @@ export async function benchCentral(
       }
     }
     const metrics = await central.registry.getSingleMetric('sigpost_issue_batch_size')!.get();
-    const sum = metrics.values.find((v) => v.metricName === 'sigpost_issue_batch_size_sum')!.value;
-    const count = metrics.values.find((v) => v.metricName === 'sigpost_issue_batch_size_count')!.value;
+    type Named = { metricName?: string; value: number };
+    const sum = (metrics.values as Named[]).find(
+      (v) => v.metricName === 'sigpost_issue_batch_size_sum',
+    )!.value;
+    const count = (metrics.values as Named[]).find(
+      (v) => v.metricName === 'sigpost_issue_batch_size_count',
+    )!.value;
     const http = await httpLatency(progress, runs, opts.quick ? 3 : 10);
     return {
       issue_per_s: figure(plain),

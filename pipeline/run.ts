@@ -119,8 +119,11 @@ export class Pipeline {
           group: this.groups.read,
           topics: [this.t.scans],
           fromBeginning: true,
-          partitionsConcurrently: Math.max(2, this.pool.threads),
-          maxBytesPerPartition: Math.max(maxBytes, 4 * 1024 * 1024),
+          // Every fetched partition batch feeds the shared pool at once (its queue is FIFO).
+          partitionsConcurrently: partitions,
+          // Small fetches: kafkajs copies a response as it arrives, so big ones cost CPU. A scan larger
+          // than this still arrives (Kafka returns the first batch whatever its size).
+          maxBytesPerPartition: 1024 * 1024,
           onBatch: (b) => this.retrying('read', b, () => this.readBatch(b)),
         }),
       );
@@ -203,8 +206,10 @@ export class Pipeline {
     const pool = this.pool!;
     const maxImage = this.o.maxImageBytes ?? 8 * 1024 * 1024;
     const limit = pLimit(pool.threads * 2);
-    const out: OutMessage[] = [];
-    const dead: OutMessage[] = [];
+    // Each result leaves as soon as it is ready (the bus coalesces sends); the batch's offsets are
+    // committed only once every one of them is acknowledged.
+    const sends: Promise<void>[] = [];
+    const dead = { push: (m: OutMessage) => sends.push(this.o.bus.send(this.t.dead, [m])) };
     await metrics.observe('read', b.messages.length, () =>
       Promise.all(
         b.messages.map((m) =>
@@ -253,13 +258,14 @@ export class Pipeline {
               },
             };
             // Keyed by meter: one verdict worker owns every sighting of a meter.
-            out.push({ key: msg.meter ?? msg.scan_id, value: JSON.stringify(msg) });
+            sends.push(
+              this.o.bus.send(this.t.read, [{ key: msg.meter ?? msg.scan_id, value: JSON.stringify(msg) }]),
+            );
           }),
         ),
       ),
     );
-    await this.o.bus.send(this.t.read, out);
-    if (dead.length) await this.o.bus.send(this.t.dead, dead);
+    await Promise.all(sends);
   }
 
   private async verdictBatch(b: Batch): Promise<void> {
@@ -272,7 +278,7 @@ export class Pipeline {
       else reads.push(r);
     }
     const { verdicts, written, timings } = await metrics.observe('verdict', reads.length, () =>
-      this.verdictStage!.decide(reads),
+      this.decideTogether(reads),
     );
     metrics.step('verify', timings.verify_ms);
     metrics.step('history', timings.history_ms);
@@ -290,6 +296,47 @@ export class Pipeline {
       if (queued) metrics.scanToVerdict.observe((now - Date.parse(queued)) / 1000);
     }
     this.o.onVerdicts?.(verdicts);
+  }
+
+  /**
+   * Batches of different partitions that arrive while a decision is running are decided together
+   * next, in one set of ClickHouse round trips (group commit). Safe: every partition here is owned
+   * by this process, a meter lives in one partition, and each batch keeps its order.
+   */
+  private decideTogether(reads: ReadMessage[]): ReturnType<VerdictStage['decide']> {
+    return new Promise((resolve, reject) => {
+      this.decideQueue.push({ reads, resolve, reject });
+      if (!this.deciding) void this.runDecisions();
+    });
+  }
+
+  private readonly decideQueue: {
+    reads: ReadMessage[];
+    resolve: (r: Awaited<ReturnType<VerdictStage['decide']>>) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  private deciding = false;
+
+  private async runDecisions(): Promise<void> {
+    this.deciding = true;
+    while (this.decideQueue.length) {
+      const group = this.decideQueue.splice(0);
+      try {
+        const all = await this.verdictStage!.decide(group.flatMap((g) => g.reads));
+        const byId = new Map(all.verdicts.map((v) => [v.scan_id, v]));
+        for (const g of group) {
+          const ids = new Set(g.reads.map((r) => r.scan_id));
+          g.resolve({
+            verdicts: g.reads.map((r) => byId.get(r.scan_id)!),
+            written: all.written.filter((w) => ids.has(w.scan_id)),
+            timings: all.timings,
+          });
+        }
+      } catch (e) {
+        for (const g of group) g.reject(e);
+      }
+    }
+    this.deciding = false;
   }
 
   async stop(): Promise<void> {

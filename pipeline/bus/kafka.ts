@@ -81,29 +81,76 @@ export class KafkaBus implements Bus {
     }
   }
 
-  async send(topic: string, messages: OutMessage[]): Promise<void> {
-    if (messages.length === 0) return;
-    const p = await this.getProducer();
-    // Chunk by size: the broker limits one produce request per partition.
-    let chunk: OutMessage[] = [];
-    let bytes = 0;
-    const flush = async () => {
-      if (!chunk.length) return;
-      await p.send({
-        topic,
-        acks: -1,
-        messages: chunk.map((m) => ({ key: m.key ?? null, value: m.value, headers: m.headers })),
-      });
-      chunk = [];
-      bytes = 0;
-    };
-    for (const m of messages) {
-      const size = typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
-      if (bytes + size > MAX_SEND_BYTES) await flush();
-      chunk.push(m);
-      bytes += size;
-    }
-    await flush();
+  /**
+   * Messages wait up to `lingerMs` (5 ms) to share a produce request with others, as Kafka's own
+   * producer does with linger.ms: the idempotent producer sends one request at a time, so a request
+   * per message would cap throughput. Resolves once the broker has acknowledged them.
+   */
+  send(topic: string, messages: OutMessage[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.pending.push({ topic, messages, resolve, reject });
+      this.pendingBytes += messages.reduce(
+        (a, m) => a + (typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length),
+        0,
+      );
+      if (this.pendingBytes >= MAX_SEND_BYTES) void this.flush();
+      else this.lingerTimer ??= setTimeout(() => void this.flush(), this.lingerMs);
+    });
+  }
+
+  private readonly pending: {
+    topic: string;
+    messages: OutMessage[];
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  private pendingBytes = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private readonly lingerMs = 5;
+  private flushing: Promise<void> = Promise.resolve();
+
+  private flush(): Promise<void> {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    const group = this.pending.splice(0);
+    this.pendingBytes = 0;
+    if (!group.length) return this.flushing;
+    // One produce request at a time (the idempotent producer's rule), each under the size limit.
+    this.flushing = this.flushing.then(async () => {
+      try {
+        const p = await this.getProducer();
+        let topicMessages = new Map<
+          string,
+          { key: string | Buffer | null; value: string | Buffer; headers?: Record<string, string> }[]
+        >();
+        let bytes = 0;
+        const send = async () => {
+          if (!topicMessages.size) return;
+          await p.sendBatch({
+            acks: -1,
+            topicMessages: [...topicMessages].map(([topic, messages]) => ({ topic, messages })),
+          });
+          topicMessages = new Map();
+          bytes = 0;
+        };
+        for (const g of group) {
+          for (const m of g.messages) {
+            const size = typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
+            if (bytes + size > MAX_SEND_BYTES) await send();
+            const list = topicMessages.get(g.topic) ?? [];
+            list.push({ key: m.key ?? null, value: m.value, ...(m.headers ? { headers: m.headers } : {}) });
+            topicMessages.set(g.topic, list);
+            bytes += size;
+          }
+        }
+        await send();
+        for (const g of group) g.resolve();
+      } catch (e) {
+        for (const g of group) g.reject(e);
+      }
+    });
+    return this.flushing;
   }
 
   async endOffsets(topic: string): Promise<Map<number, string>> {
@@ -121,7 +168,7 @@ export class KafkaBus implements Bus {
     const consumer = this.kafka.consumer({
       groupId: opts.group,
       maxBytesPerPartition: opts.maxBytesPerPartition ?? this.maxMessageBytes,
-      maxBytes: Math.max(opts.maxBytesPerPartition ?? this.maxMessageBytes, 50 * 1024 * 1024),
+      maxBytes: Math.max(opts.maxBytesPerPartition ?? this.maxMessageBytes, 8 * 1024 * 1024),
       maxWaitTimeInMs: 100,
       // A member that dies is noticed after the session timeout; then its partitions move.
       sessionTimeout: 10_000,
@@ -178,6 +225,7 @@ export class KafkaBus implements Bus {
   }
 
   async close(): Promise<void> {
+    await this.flush();
     await this.producer?.disconnect();
   }
 }
