@@ -126,5 +126,22 @@ function updateReadme(r: Record<string, any>): void {
       `<!-- bench:central -->\n${table}\n<!-- /bench:central -->`,
     );
   }
+  if (r.pipeline && !r.quick) {
+    const p = r.pipeline;
+    const ref = p.read_limit.find((x: any) => x.options === p.reference.options);
+    const table = [
+      '| verification pipeline | figure | goal |',
+      '|---|---|---|',
+      `| (a) read limit, sharp + zxing, one core (${p.reference.options}) | ${fmt(ref.images_per_s_per_core, ' images/s')}, read ${(ref.read_rate * 100).toFixed(1)}% | reads ≥ 99.5% |`,
+      `| (b) whole pipeline through the Kafka broker, ${p.pipeline.cores} cores | ${fmt(p.pipeline.scans_per_s, ' scans/s')} | ≥ 0.8 × (a) × cores; ≥ 100/s per core |`,
+      `| (b) / ((a) × cores) | ${p.pipeline.ratio_to_read_limit_x_cores} | ≥ 0.8 |`,
+      `| (c) scan to verdict at ${p.latency.rate} scans/s, p50 / p99 | ${p.latency.p50_ms} / ${p.latency.p99_ms} ms | p99 ≤ 500 ms |`,
+      `| (d) Debian ZXingReader (native zxing-cpp), one core, same images | ${fmt(p.zxing_cpp.images_per_s, ' images/s')} | |`,
+    ].join('\n');
+    readme = readme.replace(
+      /<!-- bench:pipeline -->[\s\S]*?<!-- \/bench:pipeline -->/,
+      `<!-- bench:pipeline -->\n${table}\n<!-- /bench:pipeline -->`,
+    );
+  }
   writeFileSync(path, readme);
 }

@@ -2,7 +2,8 @@
  * The pipeline's messages (documented in MESSAGES.md). Topics, the scan headers, and the JSON of
  * `scans.read` and `verdicts`. Types plus the checks a consumer applies on receipt.
  */
-import type { Verdict } from './verify.ts';
+import { type Static, Type } from '@sinclair/typebox';
+import { VERDICTS } from './verify.ts';
 
 export const TOPICS = {
   scans: 'scans',
@@ -79,24 +80,45 @@ export interface ReadMessage {
   timings: { queue_ms: number; image_ms: number; barcode_ms: number };
 }
 
-/** `verdicts` value: one per scan, for the sorter's diverter. */
-export interface VerdictMessage {
-  v: 1;
-  scan_id: string;
-  plant: string;
-  machine: string;
-  captured_at: string;
-  verdict: Verdict;
-  reason: string;
-  meter: string | null;
-  serial: number | null;
-  key_id: string | null;
-  postage_cents: number | null;
-  mailing_date: string | null;
-  /** For a DUPLICATE: the first genuine sighting of this indicium. */
-  first: { scan_id: string; plant: string; captured_at: string } | null;
-  decided_at: string;
-}
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+
+/**
+ * `verdicts` value: one per scan, for the sorter's diverter. The schema is published as
+ * pipeline/schemas/verdict.schema.json (a test keeps the file equal to this).
+ */
+export const VerdictSchema = Type.Object(
+  {
+    v: Type.Literal(1),
+    scan_id: Type.String({ minLength: 1, maxLength: 128 }),
+    plant: Type.String(),
+    machine: Type.String(),
+    captured_at: Type.String({ format: 'date-time' }),
+    verdict: Type.Union(VERDICTS.map((v) => Type.Literal(v))),
+    reason: Type.String(),
+    meter: Type.Union([Type.String({ pattern: '^\\d{10}$' }), Type.Null()]),
+    serial: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+    key_id: NullableString,
+    postage_cents: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+    mailing_date: Type.Union([Type.String({ format: 'date' }), Type.Null()]),
+    first: Type.Union(
+      [
+        Type.Object(
+          { scan_id: Type.String(), plant: Type.String(), captured_at: Type.String({ format: 'date-time' }) },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ],
+      { description: 'For a DUPLICATE: the first genuine sighting of this indicium.' },
+    ),
+    decided_at: Type.String({ format: 'date-time' }),
+  },
+  {
+    $id: 'https://sigpost.invalid/schemas/verdict.schema.json',
+    title: 'sigpost verdict',
+    additionalProperties: false,
+  },
+);
+export type VerdictMessage = Static<typeof VerdictSchema>;
 
 export function parseReadMessage(value: Buffer): ReadMessage | { dead: string } {
   let m: ReadMessage;

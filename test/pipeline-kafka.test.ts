@@ -5,8 +5,12 @@
  * in ClickHouse.
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
+import { crc32, deflateSync } from 'node:zlib';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assemblePayload, decodeIndicium, ED25519_L, encodeRecord, signatureS } from '../indicium/index.ts';
+import { VerdictSchema } from '../pipeline/messages.ts';
 import { fastEnvelopes } from '../scanner-sim/fast.ts';
 import { kafka, kafkaTool, prefix } from './helpers/kafka.ts';
 import { ADDRESSES, envelope, type Harness, harness, SCAN_TIME, scanHeaders } from './helpers/pipeline.ts';
@@ -200,6 +204,54 @@ describe('the pipeline on Kafka and ClickHouse', () => {
     });
   }, 120_000);
 
+  it('reads a piece faced the wrong way and a Data Matrix indicium', async () => {
+    const fast = await fastEnvelopes(ADDRESSES);
+    const up = await buy();
+    const dm = await buy();
+    await produce(
+      { id: 'upside-down', image: await fast.jpeg(up, { upsideDown: true }) },
+      { id: 'datamatrix', image: await fast.jpeg(dm, { symbology: 'datamatrix' }) },
+    );
+    const v = await h.waitFor(['upside-down', 'datamatrix']);
+    expect(v.get('upside-down')).toMatchObject({
+      verdict: 'VALID',
+      serial: decodeIndicium(up).record.serial,
+    });
+    expect(v.get('datamatrix')).toMatchObject({ verdict: 'VALID', serial: decodeIndicium(dm).record.serial });
+    const rows = await h.history!.recorded(['upside-down', 'datamatrix']);
+    expect(rows.get('upside-down')).toMatchObject({ region: 'whole', symbology: 'pdf417' });
+    expect(rows.get('datamatrix')).toMatchObject({ region: 'indicium-area', symbology: 'datamatrix' });
+  }, 60_000);
+
+  it('gives a decompression bomb a verdict, not a crash', async () => {
+    // A PNG whose header claims 60,000 x 60,000 pixels: refused by the pixel limit before decoding.
+    const chunk = (type: string, data: Buffer) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(data.length, 0);
+      head.write(type, 4, 'latin1');
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(data, crc32(head.subarray(4))), 0);
+      return Buffer.concat([head, data, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(60_000, 0);
+    ihdr.writeUInt32BE(60_000, 4);
+    ihdr.set([8, 0, 0, 0, 0], 8);
+    const bomb = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', deflateSync(Buffer.alloc(60_001 * 64))),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
+    expect(bomb.length).toBeLessThan(1024 * 1024);
+    await h.bus.send(h.t.scans, [
+      { key: 'bomb', value: bomb, headers: { ...scanHeaders('bomb'), content_type: 'image/png' } },
+    ]);
+    const v = await h.waitFor(['bomb']);
+    expect(v.get('bomb')).toMatchObject({ verdict: 'UNREADABLE' });
+    expect(v.get('bomb')!.reason).toMatch(/image_too_large|pixel/i);
+  }, 60_000);
+
   it('sends a message that cannot be processed to scans.dead with its reason', async () => {
     const dead: { reason: string; offset: string }[] = [];
     const sub = await h.bus.subscribe({
@@ -222,13 +274,42 @@ describe('the pipeline on Kafka and ClickHouse', () => {
         value: Buffer.from('x'),
         headers: { ...scanHeaders('bad-type'), content_type: 'application/pdf' },
       },
+      { key: 'z', value: Buffer.alloc(1024 * 1024 + 16 * 1024, 7), headers: scanHeaders('too-big') }, // over the pipeline's limit, under the topic's
+      {
+        key: 'w',
+        value: Buffer.from('x'),
+        headers: { ...scanHeaders('bad-time'), captured_at: 'yesterday' },
+      },
     ]);
     const deadline = Date.now() + 30_000;
-    while (dead.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (dead.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await sub.stop();
-    expect(dead.map((d) => d.reason).sort()).toEqual([
+    expect(dead.map((d) => d.reason.replace(/:\d+ bytes.*/, '')).sort()).toEqual([
+      'bad_header:captured_at',
       'missing_header:scan_id',
+      'oversized',
       'unsupported_content_type:application/pdf',
     ]);
   }, 60_000);
+
+  it('exposes the metrics, without a meter or serial in any label', async () => {
+    const text = await h.metrics.metrics();
+    expect(text).toMatch(/sigpost_scans_total\{verdict="VALID"\} [1-9]/);
+    expect(text).toMatch(/sigpost_scans_total\{verdict="DUPLICATE"\} [1-9]/);
+    expect(text).toMatch(/sigpost_pipeline_stage_seconds_bucket\{le="0.0005",stage="barcode"\}/);
+    expect(text).toMatch(/sigpost_pipeline_batch_size_count\{stage="verdict"\} [1-9]/);
+    expect(text).toMatch(/sigpost_clickhouse_insert_seconds_count [1-9]/);
+    expect(text).toMatch(/sigpost_consumer_lag\{stage="read",partition="\d"\}/);
+    expect(text).toMatch(/sigpost_dead_letters_total\{reason="missing_header"\} 1/);
+    expect(text).not.toMatch(new RegExp(account.meter));
+  });
+
+  it('publishes verdicts that match the published JSON schema', () => {
+    const ajv = new Ajv({ strict: false });
+    addFormats.default(ajv);
+    const check = ajv.compile(VerdictSchema);
+    const all = [...h.verdicts.values()].flat();
+    expect(all.length).toBeGreaterThan(10);
+    for (const v of all) expect(check(v), JSON.stringify(check.errors)).toBe(true);
+  });
 });

@@ -42,6 +42,7 @@ export interface Harness {
   registry: KeyRegistry;
   history?: History;
   pipeline?: Pipeline;
+  metrics: Registry;
   verdicts: Map<string, VerdictMessage[]>;
   /** Wait until every scan id has a verdict; returns the first verdict of each. */
   waitFor(ids: string[], timeoutMs?: number): Promise<Map<string, VerdictMessage>>;
@@ -62,12 +63,14 @@ export async function harness(
   const registry = new KeyRegistry();
   let history: History | undefined;
   let pipeline: Pipeline | undefined;
+  const metrics = new Registry();
   if (opts.pipeline ?? true) {
     history = await History.open(`chdb:${mkdtempSync(join(tmpdir(), 'sigpost-history-'))}`);
     pipeline = await Pipeline.start({
       bus,
       registry,
-      metrics: new PipelineMetrics(new Registry()),
+      metrics: new PipelineMetrics(metrics),
+      maxImageBytes: 1024 * 1024,
       roles: opts.roles ?? ['read', 'verdict'],
       history,
       prefix,
@@ -99,6 +102,7 @@ export async function harness(
     registry,
     history,
     pipeline,
+    metrics,
     verdicts,
     async waitFor(ids, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
