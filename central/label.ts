@@ -141,11 +141,14 @@ export async function labelSvg(
   const p = await place(item, layout);
   const [w, h] = p.page;
   const q = QUIET_ZONE * p.x;
+  // Each rectangle reaches a fifth of a module into the row below it (inside the symbol), so that a
+  // rasteriser cannot leave a hairline seam between rows that meet at a fractional pixel.
+  const last = p.matrix.height;
   const path = darkRects(p.matrix)
-    .map(
-      (r) =>
-        `M${(p.bx + r.x * p.x).toFixed(2)} ${(p.by + r.y * p.x).toFixed(2)}h${(r.w * p.x).toFixed(2)}v${(r.h * p.x).toFixed(2)}h${(-r.w * p.x).toFixed(2)}z`,
-    )
+    .map((r) => {
+      const h = (r.h + (r.y + r.h < last ? 0.2 : 0)) * p.x;
+      return `M${(p.bx + r.x * p.x).toFixed(2)} ${(p.by + r.y * p.x).toFixed(2)}h${(r.w * p.x).toFixed(2)}v${h.toFixed(2)}h${(-r.w * p.x).toFixed(2)}z`;
+    })
     .join('');
   const right = layout === 'envelope';
   const anchorX = right ? p.tx + p.tw : p.tx;

@@ -54,27 +54,43 @@ export interface ReadTimings {
 export interface Attempt {
   region: 'indicium-area' | 'whole';
   zxing: ReadOptions;
+  /** Turn the region by this many degrees first (a piece skewed on the belt). */
+  deskew?: number;
 }
 
 /**
  * The attempts, cheapest first; each runs only if those before it found nothing. A clean piece is
  * read by the first (PDF417, no extra effort, about 1 ms); a damaged one earns the second (both
  * symbologies, tryHarder, any orientation); a piece upside down or with its label out of place, the
- * third (the whole image). Benchmarked in bench/pipeline.ts against single-pass settings.
+ * third (the whole image); a piece turned by 5 to 10 degrees, the last ones (the area turned back).
+ * Benchmarked in bench/pipeline.ts against single-pass settings.
  */
+const HARD: ReadOptions = {
+  formats: ['pdf417', 'datamatrix'],
+  tryHarder: true,
+  tryRotate: true,
+  tryDownscale: false,
+};
+const PDF417_HARD: ReadOptions = { ...HARD, formats: ['pdf417'] };
 export const ATTEMPTS: Attempt[] = [
   {
     region: 'indicium-area',
     zxing: { formats: ['pdf417'], tryHarder: false, tryRotate: false, tryDownscale: false },
   },
-  {
-    region: 'indicium-area',
-    zxing: { formats: ['pdf417', 'datamatrix'], tryHarder: true, tryRotate: true, tryDownscale: false },
-  },
-  {
-    region: 'whole',
-    zxing: { formats: ['pdf417', 'datamatrix'], tryHarder: true, tryRotate: true, tryDownscale: false },
-  },
+  { region: 'indicium-area', zxing: HARD },
+  // Noise on faded ink defeats the local-average binariser; a global threshold often still reads.
+  { region: 'indicium-area', zxing: { ...PDF417_HARD, binarizer: 'GlobalHistogram' } },
+  { region: 'indicium-area', zxing: { ...PDF417_HARD, binarizer: 'FixedThreshold' } },
+  { region: 'whole', zxing: HARD },
+  // A piece turned on the belt by more than PDF417's tolerance (Data Matrix reads at any angle).
+  ...[-5, 5, -9, 9].flatMap((deskew) => [
+    { region: 'indicium-area' as const, zxing: PDF417_HARD, deskew },
+    {
+      region: 'indicium-area' as const,
+      zxing: { ...PDF417_HARD, binarizer: 'GlobalHistogram' as const },
+      deskew,
+    },
+  ]),
 ];
 
 function outcomeOf(hit: ReadHit, region: 'indicium-area' | 'whole', timings: ReadTimings): ReadOutcome {
@@ -155,7 +171,18 @@ export async function readScan(image: Uint8Array, limits: ReadLimits = DEFAULT_L
       regions[attempt.region] = img;
     }
     if ('error' in img) return { outcome: 'unreadable', reason: img.error!, timings };
-    const hits = await readGrey(img.data, img.width, img.height, attempt.zxing);
+    let view: { data: Uint8Array; width: number; height: number } = img;
+    if (attempt.deskew) {
+      // A turned piece: turn the area back before reading (PDF417 rows tolerate about 4 degrees).
+      const r = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 1 } })
+        .rotate(attempt.deskew, { background: '#fff' })
+        .extractChannel(0)
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      view = { data: r.data, width: r.info.width, height: r.info.height };
+      lap('image_ms');
+    }
+    const hits = await readGrey(view.data, view.width, view.height, attempt.zxing);
     lap('barcode_ms');
     if (hits[0]) return outcomeOf(hits[0], attempt.region, timings);
   }
