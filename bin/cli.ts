@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { centralCommands } from '../central/cli.ts';
 import { pipelineCommands } from '../pipeline/cli.ts';
+import { simCommands } from '../scanner-sim/cli.ts';
 import { demoCommand } from './demo.ts';
 
 const program = new Command('sigpost')
@@ -11,6 +12,7 @@ const program = new Command('sigpost')
 
 centralCommands(program);
 pipelineCommands(program);
+simCommands(program);
 demoCommand(program);
 
 try {

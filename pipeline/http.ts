@@ -13,6 +13,8 @@ export interface PipelineHttpDeps {
   registry: KeyRegistry;
   metrics: Registry;
   ready: () => boolean;
+  /** The scanned image of a sighting, where this process keeps them (the evidence). */
+  image?: ((scanId: string) => Buffer | undefined) | undefined;
 }
 
 const problem = (status: number, code: string, detail: string) => ({
@@ -89,6 +91,14 @@ export async function buildPipelineHttp(d: PipelineHttpDeps, logger = false): Pr
     const limit = Math.min(Math.max(Number(req.query.limit ?? 50) || 50, 1), 1000);
     return { sightings: await d.history.latest(wanted, limit) };
   });
-  await app.ready();
+  app.get<{ Params: { scanId: string } }>('/v1/scans/:scanId/image.jpg', async (req, reply) => {
+    const img = d.image?.(req.params.scanId);
+    if (!img)
+      return reply
+        .status(404)
+        .type('application/problem+json')
+        .send(problem(404, 'not_found', 'no image kept for this scan'));
+    return reply.type('image/jpeg').header('cache-control', 'private, max-age=3600').send(img);
+  });
   return app;
 }

@@ -155,12 +155,16 @@ export async function damagePrint(
   d: Damage,
   r: () => number,
   barcode: { left: number; top: number; width: number; height: number },
+  paper = 255,
 ): Promise<Grey> {
   let g = label;
   if (d.contrast < 1) {
-    // Faded ink: black becomes grey, paper stays white.
+    // Faded ink: ink moves towards the paper's tone; the paper (and the white label) stay as they are.
     const out = Buffer.alloc(g.data.length);
-    for (let i = 0; i < out.length; i++) out[i] = 255 - Math.round((255 - g.data[i]!) * d.contrast);
+    for (let i = 0; i < out.length; i++) {
+      const v = g.data[i]!;
+      out[i] = v >= paper ? v : paper - Math.round((paper - v) * d.contrast);
+    }
     g = { ...g, data: out };
   }
   const overlays: string[] = [];

@@ -80,8 +80,10 @@ export class PieceRenderer {
     const bg = await this.background(size, p.from, p.to, paper);
     const img: Grey = { data: Buffer.from(bg.data), width: bg.width, height: bg.height };
     if (p.payload) {
-      const c = await this.corner(p, paper);
-      const printed = await damagePrint(c.g, damage, r, c.barcode);
+      // Print onto the paper tone the envelope actually has (its corner pixel), so no seam shows.
+      const tone = bg.data[bg.width * 4 - 4]!;
+      const c = await this.corner(p, tone);
+      const printed = await damagePrint(c.g, damage, r, c.barcode, tone);
       const left = Math.max(0, img.width - printed.width);
       for (let y = 0; y < printed.height && y < img.height; y++) {
         img.data.set(
