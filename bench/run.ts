@@ -5,6 +5,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { runAccuracy } from '../scanner-sim/accuracy-run.ts';
+import { accuracyMarkdown } from '../scanner-sim/report.ts';
 import { benchCentral } from './central.ts';
 import { benchPipeline } from './pipeline.ts';
 import { fmt } from './stats.ts';
@@ -12,7 +14,7 @@ import { fmt } from './stats.ts';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const wanted = args.filter((a) => !a.startsWith('--'));
-const all = ['central', 'pipeline'];
+const all = ['central', 'pipeline', 'accuracy'];
 const which = wanted.length ? wanted : all;
 for (const w of which)
   if (!all.includes(w)) throw new Error(`unknown benchmark "${w}" (have: ${all.join(', ')})`);
@@ -37,8 +39,21 @@ report.machine = {
 report.generated_at = new Date().toISOString();
 report.quick = quick;
 
-if (which.includes('central')) report.central = await benchCentral(progress, { quick });
-if (which.includes('pipeline')) report.pipeline = await benchPipeline(progress, { quick });
+const stamp = () => ({ measured_at: new Date().toISOString(), quick });
+if (which.includes('central')) report.central = { ...(await benchCentral(progress, { quick })), ...stamp() };
+if (which.includes('pipeline'))
+  report.pipeline = { ...(await benchPipeline(progress, { quick })), ...stamp() };
+if (which.includes('accuracy')) {
+  const n = quick ? 300 : 1500;
+  const t0 = performance.now();
+  const { report: acc } = await runAccuracy({ n, seed: 7, progress });
+  report.accuracy = {
+    ...acc,
+    scans_rendered_and_judged: n,
+    seconds: Math.round((performance.now() - t0) / 1000),
+    ...stamp(),
+  };
+}
 process.stderr.write('\n');
 
 writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -52,7 +67,7 @@ function renderMarkdown(r: Record<string, any>): string {
   const lines = [
     '# sigpost benchmark report',
     '',
-    `Generated ${r.generated_at}${r.quick ? ' (quick mode: fewer pieces, shorter runs)' : ''}.`,
+    `Written ${r.generated_at}; each section says when it was measured (\`npm run bench -- <section>\` reruns one).`,
     `Machine: ${m.cores} × ${m.cpu}, ${m.memory_gib} GiB, Node ${m.node}, ${m.platform}.`,
     'Figures are medians, with the range over the runs in brackets.',
     '',
@@ -61,6 +76,8 @@ function renderMarkdown(r: Record<string, any>): string {
     const c = r.central;
     lines.push(
       '## Central signer',
+      '',
+      `Measured ${c.measured_at ?? r.generated_at}${c.quick ? ' (quick)' : ''}.`,
       '',
       '| what | figure | goal |',
       '|---|---|---|',
@@ -85,6 +102,8 @@ function renderMarkdown(r: Record<string, any>): string {
     lines.push(
       '## Verification pipeline',
       '',
+      `Measured ${p.measured_at ?? r.generated_at}${p.quick ? ' (quick)' : ''}.`,
+      '',
       `Reference image set: ${p.images} envelopes, 1900 x 850 px at 200 dpi, greyscale JPEG quality 75 (mean ${Math.round(p.image_bytes_mean / 1024)} KiB), each with its own genuine indicium.`,
       '',
       '| (a) read limit: sharp + zxing, one thread, one image at a time | images/s per core | CPU cores busy | read rate |',
@@ -100,6 +119,14 @@ function renderMarkdown(r: Record<string, any>): string {
       `| (b) / ((a) × cores) | ${p.pipeline.ratio_to_read_limit_x_cores} | ≥ 0.8 |`,
       `| (c) scan to verdict at ${p.latency.rate} scans/s (half of (b)), ${p.latency.scans} scans: p50 / p90 / p99 / max | ${p.latency.p50_ms} / ${p.latency.p90_ms} / ${p.latency.p99_ms} / ${p.latency.max_ms} ms | p99 ≤ 500 ms |`,
       `| (d) Debian ZXingReader (zxing-cpp, native), one process, PDF417 | ${fmt(p.zxing_cpp.images_per_s, ' images/s')}, read ${(p.zxing_cpp.read_rate * 100).toFixed(1)}% | |`,
+      '',
+    );
+  }
+  if (r.accuracy) {
+    lines.push(
+      accuracyMarkdown(r.accuracy, 'Accuracy against ground truth (scanner-sim, default mix)'),
+      `Measured ${r.accuracy.measured_at ?? r.generated_at}${r.accuracy.quick ? ' (quick)' : ''}.`,
+      `Default mix (scanner-sim/scenarios.ts): damage none 20%, light 30%, moderate 30%, heavy 15%, severe 5%; 3% of pieces upside down; 10% Data Matrix. Seed 7; ${r.accuracy.seconds} s for ${r.accuracy.scans_rendered_and_judged} scans (rendering included). Damage levels: scanner-sim/README.md.`,
       '',
     );
   }
@@ -141,6 +168,24 @@ function updateReadme(r: Record<string, any>): void {
     readme = readme.replace(
       /<!-- bench:pipeline -->[\s\S]*?<!-- \/bench:pipeline -->/,
       `<!-- bench:pipeline -->\n${table}\n<!-- /bench:pipeline -->`,
+    );
+  }
+  if (r.accuracy && !r.quick) {
+    const a = r.accuracy;
+    const g = a.goals;
+    const p = (x: number) => (Number.isNaN(x) ? 'n/a' : `${(x * 100).toFixed(x === 1 || x === 0 ? 0 : 1)}%`);
+    const table = [
+      `| accuracy (${a.scans} simulated scans, default mix) | measured | goal |`,
+      '|---|---|---|',
+      `| copied indicia flagged DUPLICATE | ${p(g.duplicate_recall.value)} of ${g.duplicate_recall.n} | 100% |`,
+      `| valid pieces flagged DUPLICATE | ${g.valid_flagged_duplicate.value} of ${g.valid_flagged_duplicate.n} | 0 |`,
+      `| tampered or unknown-key pieces caught | ${p(g.forgeries_caught.value)} of ${g.forgeries_caught.n} | 100% |`,
+      `| valid pieces read, by damage | ${a.read_by_damage.map((d: any) => `${d.level} ${p(d.rate)}`).join(', ')} | moderate ≥ 99.5% |`,
+      `| reading falls below 99% at | ${a.below_99_at ?? 'none measured'} | |`,
+    ].join('\n');
+    readme = readme.replace(
+      /<!-- bench:accuracy -->[\s\S]*?<!-- \/bench:accuracy -->/,
+      `<!-- bench:accuracy -->\n${table}\n<!-- /bench:accuracy -->`,
     );
   }
   writeFileSync(path, readme);

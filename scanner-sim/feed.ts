@@ -6,7 +6,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import type { GeneratedScan, ScanGenerator, Truth } from './scenarios.ts';
+import type { GeneratedScan, Truth } from './scenarios.ts';
 import { truthOf } from './scenarios.ts';
 
 export type Send = (scans: GeneratedScan[]) => Promise<void>;
@@ -61,7 +61,7 @@ export interface FeedProgress {
 }
 
 export interface FeedOptions {
-  generator: ScanGenerator;
+  generator: { next(): Promise<GeneratedScan> };
   send: Send;
   /** Scans per second, all plants and machines together. */
   rate: number;

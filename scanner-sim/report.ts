@@ -33,6 +33,8 @@ export interface Goal {
   value: number;
   n: number;
   target: string;
+  /** False when the run had no scan the goal is about (then `met` says nothing). */
+  measured: boolean;
   met: boolean;
 }
 
@@ -98,27 +100,31 @@ export function accuracy(truth: Truth[], verdicts: Map<string, SeenVerdict>): Ac
   const moderate = damage.get('moderate') ?? { n: 0, read: 0 };
   const goals: AccuracyReport['goals'] = {
     duplicate_recall: {
-      value: copies ? copiesFlagged / copies : 1,
+      value: copies ? copiesFlagged / copies : Number.NaN,
       n: copies,
       target: '100% of copied indicia flagged DUPLICATE',
+      measured: copies > 0,
       met: copiesFlagged === copies,
     },
     valid_flagged_duplicate: {
       value: validFlagged,
       n: validN,
       target: 'no valid piece flagged DUPLICATE',
+      measured: validN > 0,
       met: validFlagged === 0,
     },
     forgeries_caught: {
-      value: forgeries ? caught / forgeries : 1,
+      value: forgeries ? caught / forgeries : Number.NaN,
       n: forgeries,
       target: '100% of tampered or unknown-key pieces caught',
+      measured: forgeries > 0,
       met: caught === forgeries,
     },
     read_rate_moderate: {
       value: moderate.n ? moderate.read / moderate.n : Number.NaN,
       n: moderate.n,
       target: 'valid pieces at moderate damage read at ≥ 99.5%',
+      measured: moderate.n > 0,
       met: moderate.n > 0 && moderate.read / moderate.n >= 0.995,
     },
   };
@@ -130,7 +136,7 @@ export function accuracy(truth: Truth[], verdicts: Map<string, SeenVerdict>): Ac
     read_by_damage: readByDamage,
     below_99_at: readByDamage.find((d) => d.rate < 0.99)?.level ?? null,
     goals,
-    all_goals_met: Object.values(goals).every((g) => g.met),
+    all_goals_met: Object.values(goals).every((g) => !g.measured || g.met),
   };
 }
 
@@ -146,10 +152,10 @@ export function accuracyMarkdown(r: AccuracyReport, title = 'Accuracy against gr
     '',
     '| goal | measured | n | met |',
     '|---|---|---|---|',
-    `| ${r.goals.duplicate_recall.target} | ${pct(r.goals.duplicate_recall.value)} | ${r.goals.duplicate_recall.n} | ${r.goals.duplicate_recall.met ? 'yes' : '**no**'} |`,
-    `| ${r.goals.valid_flagged_duplicate.target} | ${r.goals.valid_flagged_duplicate.value} flagged | ${r.goals.valid_flagged_duplicate.n} | ${r.goals.valid_flagged_duplicate.met ? 'yes' : '**no**'} |`,
-    `| ${r.goals.forgeries_caught.target} | ${pct(r.goals.forgeries_caught.value)} | ${r.goals.forgeries_caught.n} | ${r.goals.forgeries_caught.met ? 'yes' : '**no**'} |`,
-    `| ${r.goals.read_rate_moderate.target} | ${pct(r.goals.read_rate_moderate.value)} | ${r.goals.read_rate_moderate.n} | ${r.goals.read_rate_moderate.met ? 'yes' : '**no**'} |`,
+    `| ${r.goals.duplicate_recall.target} | ${pct(r.goals.duplicate_recall.value)} | ${r.goals.duplicate_recall.n} | ${!r.goals.duplicate_recall.measured ? 'not measured' : r.goals.duplicate_recall.met ? 'yes' : '**no**'} |`,
+    `| ${r.goals.valid_flagged_duplicate.target} | ${r.goals.valid_flagged_duplicate.value} flagged | ${r.goals.valid_flagged_duplicate.n} | ${!r.goals.valid_flagged_duplicate.measured ? 'not measured' : r.goals.valid_flagged_duplicate.met ? 'yes' : '**no**'} |`,
+    `| ${r.goals.forgeries_caught.target} | ${pct(r.goals.forgeries_caught.value)} | ${r.goals.forgeries_caught.n} | ${!r.goals.forgeries_caught.measured ? 'not measured' : r.goals.forgeries_caught.met ? 'yes' : '**no**'} |`,
+    `| ${r.goals.read_rate_moderate.target} | ${pct(r.goals.read_rate_moderate.value)} | ${r.goals.read_rate_moderate.n} | ${!r.goals.read_rate_moderate.measured ? 'not measured' : r.goals.read_rate_moderate.met ? 'yes' : '**no**'} |`,
     '',
     `Reading falls below 99% at damage level: **${r.below_99_at ?? 'none of those measured'}**.`,
     '',

@@ -25,12 +25,25 @@ export const DEFAULT_LIMITS: ReadLimits = { maxPixels: 40_000_000 };
 /** The upper-right area, as fractions of the image: right half, top 45%. */
 export const INDICIUM_AREA = { left: 0.5, top: 0, width: 0.5, height: 0.45 };
 
+/** Where to look: the indicium area, the same area of a piece faced the wrong way, everything. */
+export type Area = 'indicium-area' | 'flipped-area' | 'whole';
+const AREAS: Record<Exclude<Area, 'whole'>, typeof INDICIUM_AREA> = {
+  'indicium-area': INDICIUM_AREA,
+  // Turned 180 degrees, the upper-right corner is at the lower left.
+  'flipped-area': {
+    left: 0,
+    top: 1 - INDICIUM_AREA.height,
+    width: INDICIUM_AREA.width,
+    height: INDICIUM_AREA.height,
+  },
+};
+
 export type ReadOutcome =
   | {
       outcome: 'decoded';
       payload: Uint8Array;
       symbology: ReadHit['symbology'];
-      region: 'indicium-area' | 'whole';
+      region: Area;
       meter: string;
       serial: number;
       timings: ReadTimings;
@@ -52,7 +65,7 @@ export interface ReadTimings {
 }
 
 export interface Attempt {
-  region: 'indicium-area' | 'whole';
+  region: Area;
   zxing: ReadOptions;
   /** Turn the region by this many degrees first (a piece skewed on the belt). */
   deskew?: number;
@@ -60,10 +73,11 @@ export interface Attempt {
 
 /**
  * The attempts, cheapest first; each runs only if those before it found nothing. A clean piece is
- * read by the first (PDF417, no extra effort, about 1 ms); a damaged one earns the second (both
- * symbologies, tryHarder, any orientation); a piece upside down or with its label out of place, the
- * third (the whole image); a piece turned by 5 to 10 degrees, the last ones (the area turned back).
- * Benchmarked in bench/pipeline.ts against single-pass settings.
+ * read by the first (PDF417 in the upper-right area, no extra effort, about 1 ms); a piece faced
+ * the wrong way (180 degrees) by the second (the lower-left area). A damaged piece earns more
+ * effort on both areas (both symbologies, tryHarder, then global and fixed thresholds); then the
+ * whole image (a label out of place); a piece turned by 5 to 10 degrees, the last ones (the area
+ * turned back). Benchmarked in bench/pipeline.ts against single-pass settings.
  */
 const HARD: ReadOptions = {
   formats: ['pdf417', 'datamatrix'],
@@ -72,28 +86,31 @@ const HARD: ReadOptions = {
   tryDownscale: false,
 };
 const PDF417_HARD: ReadOptions = { ...HARD, formats: ['pdf417'] };
-export const ATTEMPTS: Attempt[] = [
-  {
-    region: 'indicium-area',
-    zxing: { formats: ['pdf417'], tryHarder: false, tryRotate: false, tryDownscale: false },
-  },
-  { region: 'indicium-area', zxing: HARD },
+const FAST: ReadOptions = { formats: ['pdf417'], tryHarder: false, tryRotate: false, tryDownscale: false };
+/** The harder attempts on one area: more effort, other binarisers, then turned back (de-skew). */
+const harder = (region: Exclude<Area, 'whole'>): Attempt[] => [
+  { region, zxing: HARD },
   // Noise on faded ink defeats the local-average binariser; a global threshold often still reads.
-  { region: 'indicium-area', zxing: { ...PDF417_HARD, binarizer: 'GlobalHistogram' } },
-  { region: 'indicium-area', zxing: { ...PDF417_HARD, binarizer: 'FixedThreshold' } },
-  { region: 'whole', zxing: HARD },
+  { region, zxing: { ...PDF417_HARD, binarizer: 'GlobalHistogram' } },
+  { region, zxing: { ...PDF417_HARD, binarizer: 'FixedThreshold' } },
+];
+const deskewed = (region: Exclude<Area, 'whole'>): Attempt[] =>
   // A piece turned on the belt by more than PDF417's tolerance (Data Matrix reads at any angle).
-  ...[-5, 5, -9, 9].flatMap((deskew) => [
-    { region: 'indicium-area' as const, zxing: PDF417_HARD, deskew },
-    {
-      region: 'indicium-area' as const,
-      zxing: { ...PDF417_HARD, binarizer: 'GlobalHistogram' as const },
-      deskew,
-    },
-  ]),
+  [-5, 5, -9, 9].flatMap((deskew) => [
+    { region, zxing: PDF417_HARD, deskew },
+    { region, zxing: { ...PDF417_HARD, binarizer: 'GlobalHistogram' as const }, deskew },
+  ]);
+export const ATTEMPTS: Attempt[] = [
+  { region: 'indicium-area', zxing: FAST },
+  { region: 'flipped-area', zxing: { ...FAST, tryRotate: true } },
+  ...harder('indicium-area'),
+  ...harder('flipped-area'),
+  { region: 'whole', zxing: HARD },
+  ...deskewed('indicium-area'),
+  ...deskewed('flipped-area'),
 ];
 
-function outcomeOf(hit: ReadHit, region: 'indicium-area' | 'whole', timings: ReadTimings): ReadOutcome {
+function outcomeOf(hit: ReadHit, region: Area, timings: ReadTimings): ReadOutcome {
   const d = tryDecodeIndicium(hit.bytes);
   if (!d.ok)
     return {
@@ -158,15 +175,14 @@ export async function readScan(image: Uint8Array, limits: ReadLimits = DEFAULT_L
   for (const attempt of limits.attempts ?? ATTEMPTS) {
     let img = regions[attempt.region];
     if (!img) {
+      const a = attempt.region === 'whole' ? undefined : AREAS[attempt.region];
       img = await grey(
-        attempt.region === 'whole'
-          ? undefined
-          : {
-              left: Math.floor(width * INDICIUM_AREA.left),
-              top: Math.floor(height * INDICIUM_AREA.top),
-              width: Math.floor(width * INDICIUM_AREA.width),
-              height: Math.floor(height * INDICIUM_AREA.height),
-            },
+        a && {
+          left: Math.floor(width * a.left),
+          top: Math.floor(height * a.top),
+          width: Math.floor(width * a.width),
+          height: Math.floor(height * a.height),
+        },
       );
       regions[attempt.region] = img;
     }
