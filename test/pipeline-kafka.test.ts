@@ -219,7 +219,7 @@ describe('the pipeline on Kafka and ClickHouse', () => {
     });
     expect(v.get('datamatrix')).toMatchObject({ verdict: 'VALID', serial: decodeIndicium(dm).record.serial });
     const rows = await h.history!.recorded(['upside-down', 'datamatrix']);
-    expect(rows.get('upside-down')).toMatchObject({ region: 'whole', symbology: 'pdf417' });
+    expect(rows.get('upside-down')).toMatchObject({ region: 'flipped-area', symbology: 'pdf417' });
     expect(rows.get('datamatrix')).toMatchObject({ region: 'indicium-area', symbology: 'datamatrix' });
   }, 60_000);
 
