@@ -5,8 +5,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { runAccuracy } from '../scanner-sim/accuracy-run.ts';
 import { accuracyMarkdown } from '../scanner-sim/report.ts';
+import { runAccuracy } from './accuracy.ts';
 import { benchCentral } from './central.ts';
 import { benchPipeline } from './pipeline.ts';
 import { fmt } from './stats.ts';

@@ -23,7 +23,7 @@ import {
 } from './messages.ts';
 import type { PipelineMetrics } from './metrics.ts';
 import { ReadPool } from './read/pool.ts';
-import { DEFAULT_LIMITS, type ReadLimits } from './read/read.ts';
+import { DEFAULT_LIMITS, type ReadLimits, readMessage } from './read/read.ts';
 import type { FeedEvent, KeyRegistry } from './registry.ts';
 import { VerdictStage } from './verdict.ts';
 import { DEFAULT_VERIFY, type VerifyOptions } from './verify.ts';
@@ -236,27 +236,11 @@ export class Pipeline {
             }
             metrics.step('image', r.timings.image_ms);
             metrics.step('barcode', r.timings.barcode_ms);
-            const msg: ReadMessage = {
-              v: 1,
-              scan_id: h.scan_id,
-              plant: h.plant,
-              machine: h.machine,
-              captured_at: h.captured_at,
+            const msg = readMessage(h, r, {
               queued_at: new Date(m.timestamp).toISOString(),
               read_at: new Date().toISOString(),
-              outcome: r.outcome,
-              symbology: 'symbology' in r ? r.symbology : undefined,
-              region: r.outcome === 'decoded' ? r.region : undefined,
-              payload: 'payload' in r ? Buffer.from(r.payload).toString('base64') : undefined,
-              reason: 'reason' in r ? r.reason : undefined,
-              meter: r.outcome === 'decoded' ? r.meter : undefined,
-              serial: r.outcome === 'decoded' ? r.serial : undefined,
-              timings: {
-                queue_ms: Date.now() - m.timestamp,
-                image_ms: round(r.timings.image_ms),
-                barcode_ms: round(r.timings.barcode_ms),
-              },
-            };
+              queue_ms: Date.now() - m.timestamp,
+            });
             // Keyed by meter: one verdict worker owns every sighting of a meter.
             sends.push(
               this.o.bus.send(this.t.read, [{ key: msg.meter ?? msg.scan_id, value: JSON.stringify(msg) }]),
@@ -345,5 +329,3 @@ export class Pipeline {
     await this.pool?.close();
   }
 }
-
-const round = (x: number) => Math.round(x * 100) / 100;

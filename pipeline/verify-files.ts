@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { History } from './history.ts';
-import type { ReadMessage } from './messages.ts';
 import { ReadPool } from './read/pool.ts';
+import { readMessage } from './read/read.ts';
 import { KeyRegistry } from './registry.ts';
 import { VerdictStage } from './verdict.ts';
 import { DEFAULT_VERIFY, type VerifyOptions } from './verify.ts';
@@ -82,23 +82,16 @@ export async function verifyFiles(
     for (const pending of reads) {
       const { file, r, ms } = await pending;
       const now = new Date().toISOString();
-      const msg: ReadMessage = {
-        v: 1,
-        scan_id: `${basename(file, extname(file))}-${randomUUID()}`,
-        plant: o.plant ?? 'cli',
-        machine: o.machine ?? 'verify',
-        captured_at: o.capturedAt ?? now,
-        queued_at: now,
-        read_at: now,
-        outcome: r.outcome,
-        symbology: 'symbology' in r ? r.symbology : undefined,
-        region: r.outcome === 'decoded' ? r.region : undefined,
-        payload: 'payload' in r ? Buffer.from(r.payload).toString('base64') : undefined,
-        reason: 'reason' in r ? r.reason : undefined,
-        meter: r.outcome === 'decoded' ? r.meter : undefined,
-        serial: r.outcome === 'decoded' ? r.serial : undefined,
-        timings: { queue_ms: 0, image_ms: r.timings.image_ms, barcode_ms: r.timings.barcode_ms },
-      };
+      const msg = readMessage(
+        {
+          scan_id: `${basename(file, extname(file))}-${randomUUID()}`,
+          plant: o.plant ?? 'cli',
+          machine: o.machine ?? 'verify',
+          captured_at: o.capturedAt ?? now,
+        },
+        r,
+        { queued_at: now, read_at: now, queue_ms: 0 },
+      );
       const { verdicts } = await stage.decide([msg]);
       const v = verdicts[0]!;
       emit({

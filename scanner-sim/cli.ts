@@ -112,20 +112,8 @@ export function simCommands(program: Command): void {
         .map((l) => JSON.parse(l) as Truth);
       const ids = truth.map((t) => t.scan_id);
       let verdicts: Map<string, SeenVerdict>;
-      if (o.clickhouse) {
-        const { History } = await import('../pipeline/history.ts');
-        const h = await History.open(o.clickhouse);
-        try {
-          verdicts = new Map(
-            [...(await h.recorded(ids))].map(([id, r]) => [
-              id,
-              { scan_id: id, verdict: r.verdict, reason: r.reason },
-            ]),
-          );
-        } finally {
-          await h.close();
-        }
-      } else if (o.kafka)
+      if (o.clickhouse) verdicts = await readClickHouse(o.clickhouse, ids);
+      else if (o.kafka)
         verdicts = await readVerdictsTopic(
           String(o.kafka).split(','),
           `${o.topicPrefix}verdicts`,
@@ -140,6 +128,30 @@ export function simCommands(program: Command): void {
       process.stdout.write(`${md}\n`);
       process.exitCode = report.all_goals_met ? 0 : 1;
     });
+}
+
+/** The authority's history, read directly (chDB in process, or a ClickHouse server). */
+async function readClickHouse(url: string, ids: string[]): Promise<Map<string, SeenVerdict>> {
+  const { createClient } = await import('@clickhouse/client');
+  let client: ReturnType<typeof createClient>;
+  if (url.startsWith('chdb:')) {
+    const { createChdbConnection } = await import('chdb/connection');
+    const connection = createChdbConnection({ path: url.slice(5) }) as unknown as NonNullable<
+      Parameters<typeof createClient>[0]
+    >['connection'];
+    client = createClient({ connection });
+  } else client = createClient({ url });
+  try {
+    const r = await client.query({
+      query:
+        'SELECT scan_id, verdict, reason FROM scans WHERE scan_id IN {ids:Array(String)} ORDER BY decided_at LIMIT 1 BY scan_id',
+      query_params: { ids },
+      format: 'JSONEachRow',
+    });
+    return new Map((await r.json<SeenVerdict>()).map((v) => [v.scan_id, v]));
+  } finally {
+    await client.close();
+  }
 }
 
 /** Read the verdicts topic from the beginning until every wanted scan has one (or 30 s of quiet). */

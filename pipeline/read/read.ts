@@ -12,6 +12,7 @@
 import sharp, { type Metadata, type Region } from 'sharp';
 import { type ReadHit, type ReadOptions, readGrey } from '../../indicium/barcode/index.ts';
 import { type DecodedIndicium, tryDecodeIndicium } from '../../indicium/index.ts';
+import type { ReadMessage } from '../messages.ts';
 
 export interface ReadLimits {
   /** Largest image accepted, in pixels (width x height): a decompression bomb is refused. */
@@ -203,4 +204,31 @@ export async function readScan(image: Uint8Array, limits: ReadLimits = DEFAULT_L
     if (hits[0]) return outcomeOf(hits[0], attempt.region, timings);
   }
   return { outcome: 'unreadable', reason: 'no_barcode_found', timings };
+}
+
+/** The `scans.read` message for a scan and its read outcome (MESSAGES.md). */
+export function readMessage(
+  scan: { scan_id: string; plant: string; machine: string; captured_at: string },
+  r: ReadOutcome,
+  times: { queued_at: string; read_at: string; queue_ms: number },
+): ReadMessage {
+  const round = (x: number) => Math.round(x * 100) / 100;
+  return {
+    v: 1,
+    ...scan,
+    queued_at: times.queued_at,
+    read_at: times.read_at,
+    outcome: r.outcome,
+    symbology: 'symbology' in r ? r.symbology : undefined,
+    region: r.outcome === 'decoded' ? r.region : undefined,
+    payload: 'payload' in r ? Buffer.from(r.payload).toString('base64') : undefined,
+    reason: 'reason' in r ? r.reason : undefined,
+    meter: r.outcome === 'decoded' ? r.meter : undefined,
+    serial: r.outcome === 'decoded' ? r.serial : undefined,
+    timings: {
+      queue_ms: times.queue_ms,
+      image_ms: round(r.timings.image_ms),
+      barcode_ms: round(r.timings.barcode_ms),
+    },
+  };
 }

@@ -1,22 +1,27 @@
 /**
- * An accuracy run in one process, without Kafka: a central signer (memory keys), the scenario mix,
- * the pipeline's read and verdict stages (worker pool, chDB history), and the report. Used by
- * `npm run bench -- accuracy`. scanner-sim may import central; the pipeline stages are composed
- * here as the authority would run them.
+ * The accuracy benchmark (`npm run bench -- accuracy`), in one process without Kafka: a central
+ * signer (memory keys), scanner-sim's scenario mix, the pipeline's read and verdict stages (worker
+ * pool, chDB history) composed as the authority runs them, and scanner-sim's report.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testCentral } from '../central/testing.ts';
 import { History } from '../pipeline/history.ts';
-import type { ReadMessage } from '../pipeline/messages.ts';
 import { ReadPool } from '../pipeline/read/pool.ts';
+import { readMessage } from '../pipeline/read/read.ts';
 import { KeyRegistry } from '../pipeline/registry.ts';
 import { VerdictStage } from '../pipeline/verdict.ts';
 import { loadEvents } from '../pipeline/verify-files.ts';
-import { type AccuracyReport, accuracy, type SeenVerdict } from './report.ts';
-import { type GeneratedScan, type Mix, ScanGenerator, type Truth, truthOf } from './scenarios.ts';
-import { centralSource } from './source.ts';
+import { type AccuracyReport, accuracy, type SeenVerdict } from '../scanner-sim/report.ts';
+import {
+  type GeneratedScan,
+  type Mix,
+  ScanGenerator,
+  type Truth,
+  truthOf,
+} from '../scanner-sim/scenarios.ts';
+import { centralSource } from '../scanner-sim/source.ts';
 
 export async function runAccuracy(o: {
   n: number;
@@ -54,20 +59,7 @@ export async function runAccuracy(o: {
     for (let i = 0; i < scans.length; i++) {
       const s = scans[i]!;
       const r = await reads[i]!;
-      const msg: ReadMessage = {
-        v: 1,
-        scan_id: s.scan_id,
-        plant: s.plant,
-        machine: s.machine,
-        captured_at: s.captured_at,
-        queued_at: s.captured_at,
-        read_at: s.captured_at,
-        outcome: r.outcome,
-        symbology: 'symbology' in r ? r.symbology : undefined,
-        payload: 'payload' in r ? Buffer.from(r.payload).toString('base64') : undefined,
-        reason: 'reason' in r ? r.reason : undefined,
-        timings: { queue_ms: 0, image_ms: r.timings.image_ms, barcode_ms: r.timings.barcode_ms },
-      };
+      const msg = readMessage(s, r, { queued_at: s.captured_at, read_at: s.captured_at, queue_ms: 0 });
       const {
         verdicts: [v],
       } = await stage.decide([msg]);
