@@ -305,6 +305,9 @@ export class Store {
       eventsAfter: db.prepare<[number, number], EventRow>(
         'SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?',
       ),
+      journalFor: db.prepare<[string, number, string], JournalRow>(
+        'SELECT * FROM journal WHERE meter = ? AND serial = ? AND kind = ?',
+      ),
       activeKey: db.prepare<[string], SigningKeyRow>(
         "SELECT * FROM signing_keys WHERE meter = ? AND status = 'active'",
       ),
@@ -529,11 +532,7 @@ export class Store {
 
   /** The journal row of a piece's issue (or refund), for the registers as they stood after it. */
   journalFor(meter: string, serial: number, kind: JournalKind): JournalRow | undefined {
-    return this.db
-      .prepare<[string, number, string], JournalRow>(
-        'SELECT * FROM journal WHERE meter = ? AND serial = ? AND kind = ?',
-      )
-      .get(meter, serial, kind);
+    return this.q.journalFor.get(meter, serial, kind);
   }
 
   markRefunded(meter: string, serial: number, at: string): boolean {

@@ -22,7 +22,12 @@ export function simCommands(program: Command): void {
   sim
     .command('run')
     .description('Produce scans of real indicia (bought from a central signer) at a rate, with ground truth')
-    .requiredOption('--rate <n>', 'scans per second, all plants and machines together', num('--rate'))
+    .option('--rate <n>', 'scans per second, all plants and machines together', num('--rate'))
+    .option(
+      '--per-machine <n>',
+      'or: pieces per second per machine (rate = plants x machines x this)',
+      num('--per-machine'),
+    )
     .option('--duration <s>', 'seconds to run', num('--duration'))
     .option('--count <n>', 'scans to produce', num('--count'))
     .option('--api <url>', 'central signer to buy indicia from (or env SIGPOST_API)', process.env.SIGPOST_API)
@@ -46,6 +51,9 @@ export function simCommands(program: Command): void {
       if (!o.api || !o.key)
         throw new InvalidArgumentError('--api and --key (a funded account of a central signer) are required');
       if (!o.kafka && !o.out) throw new InvalidArgumentError('give --kafka or --out (or both)');
+      if ((o.rate === undefined) === (o.perMachine === undefined))
+        throw new InvalidArgumentError('give --rate or --per-machine');
+      const rate: number = o.rate ?? o.plants * o.machines * o.perMachine;
       if (o.duration === undefined && o.count === undefined)
         throw new InvalidArgumentError('give --duration or --count');
       const runId = `sim-${new Date()
@@ -77,7 +85,7 @@ export function simCommands(program: Command): void {
       const r = await runFeed({
         generator,
         send,
-        rate: o.rate,
+        rate,
         durationS: o.duration,
         count: o.count,
         signal: ac.signal,
@@ -90,7 +98,7 @@ export function simCommands(program: Command): void {
       await close();
       process.stderr.write(tty ? '\n' : '');
       process.stdout.write(
-        `${JSON.stringify({ run: runId, sent: r.sent, seconds: Math.round(r.elapsedS * 10) / 10, achieved_rps: Math.round(r.achievedRps * 10) / 10, target_rps: o.rate, by_scenario: r.byScenario, truth: truthFile ?? join(o.out, 'truth.jsonl') })}\n`,
+        `${JSON.stringify({ run: runId, sent: r.sent, seconds: Math.round(r.elapsedS * 10) / 10, achieved_rps: Math.round(r.achievedRps * 10) / 10, target_rps: rate, by_scenario: r.byScenario, truth: truthFile ?? join(o.out, 'truth.jsonl') })}\n`,
       );
     });
 

@@ -23,7 +23,7 @@ export async function fastEnvelopes(spec: Omit<EnvelopeSpec, 'payload'>): Promis
   const bg = await envelopeGrey({ ...spec, payload: undefined });
   const dpi = spec.dpi ?? 200;
   // 0.0133 in per module printed (4 dots at 300 dpi) is 2.67 px at 200 dpi; 3 px is the nearest whole size.
-  const moduleSize = Math.max(1, Math.round((0.0133 * dpi) / 1));
+  const moduleSize = Math.max(1, Math.round(0.0133 * dpi));
   return {
     width: bg.width,
     height: bg.height,

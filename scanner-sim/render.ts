@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { labelSvg } from '../central/label.ts';
 import type { Symbology } from '../indicium/barcode/index.ts';
 import { type Damage, damagePrint, damageScan, type Grey } from './damage.ts';
-import { type Address, envelopeGrey, PIECE_SIZES, type PieceSize } from './envelope.ts';
+import { type Address, envelopeGrey, type PieceSize } from './envelope.ts';
 
 const PT = 72;
 /** The indicium corner of the label's envelope layout (9.5 in wide page), in points. */
@@ -93,9 +93,5 @@ export class PieceRenderer {
       }
     }
     return damageScan(img, damage, r, paper);
-  }
-
-  get sizeIn(): typeof PIECE_SIZES {
-    return PIECE_SIZES;
   }
 }
