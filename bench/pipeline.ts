@@ -312,6 +312,18 @@ export async function pipelineRun(
     };
   };
   let pipeline: Pipeline | undefined;
+  const startPipeline = () =>
+    Pipeline.start({
+      bus: pipelineBus,
+      registry,
+      history,
+      metrics: new PipelineMetrics(prom),
+      roles: ['read', 'verdict'],
+      prefix,
+      partitions: 8,
+      limits: { maxPixels: 40_000_000, attempts },
+      followEvents: false,
+    });
   let spanS = Number.NaN;
   try {
     if (rate === undefined) {
@@ -320,29 +332,9 @@ export async function pipelineRun(
           t.scans,
           Array.from({ length: Math.min(100, n - i) }, (_, j) => msg(i + j)),
         );
-      pipeline = await Pipeline.start({
-        bus: pipelineBus,
-        registry,
-        history,
-        metrics: new PipelineMetrics(prom),
-        roles: ['read', 'verdict'],
-        prefix,
-        partitions: 8,
-        limits: { maxPixels: 40_000_000, attempts },
-        followEvents: false,
-      });
+      pipeline = await startPipeline();
     } else {
-      pipeline = await Pipeline.start({
-        bus: pipelineBus,
-        registry,
-        history,
-        metrics: new PipelineMetrics(prom),
-        roles: ['read', 'verdict'],
-        prefix,
-        partitions: 8,
-        limits: { maxPixels: 40_000_000, attempts },
-        followEvents: false,
-      });
+      pipeline = await startPipeline();
       await new Promise((r) => setTimeout(r, 2000)); // let the consumer groups settle
       // Warm-up: 3 s at the rate, not measured (JIT, first ClickHouse parts, fetch sessions).
       const warm = Math.round(rate * 3);
