@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labelPdf, labelPng } from './label.ts';
-import { LETTER, type TestCentral, testCentral } from './testing.ts';
+import { type TestCentral, testCentral } from './testing.ts';
 
 const out = join(import.meta.dirname, '..', 'test', '.artifacts', 'central');
 mkdirSync(out, { recursive: true });

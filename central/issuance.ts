@@ -11,7 +11,7 @@
  *   6. store the indicium and its `indicium.issued` event.
  * Nothing is answered before the transaction has committed.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import {
   assemblePayload,
@@ -27,7 +27,7 @@ import { type Clock, dateIn } from './clock.ts';
 import { CentralError, fail } from './errors.ts';
 import { type Price, price, type RateTable } from './rates.ts';
 import type { PipelinedSigner, Ticket } from './signer.ts';
-import type { AccountRow, IndiciumRow, SigningKeyRow, Store } from './store.ts';
+import type { AccountRow, IndiciumRow, Store } from './store.ts';
 
 /** What the issuer needs from the store, and no more (STYLE point 2). */
 export type IssuanceStore = Pick<
@@ -141,7 +141,6 @@ export class Issuer {
   private scheduled = false;
   private inflight = 0;
   private closed = false;
-  private readonly keyObjects = new Map<string, KeyObject>();
 
   constructor(
     private readonly store: IssuanceStore,

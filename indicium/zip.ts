@@ -37,6 +37,6 @@ export function parseZip(s: string): { zip5: string; plus4?: string | undefined 
 export function lookupZip(zip5: string): ZipPlace | undefined {
   if (!/^\d{5}$/.test(zip5)) return undefined;
   const hit = load().lookup(zip5);
-  if (!hit || hit.country !== 'US') return undefined;
+  if (hit?.country !== 'US') return undefined;
   return { zip5, city: hit.city, state: hit.state };
 }

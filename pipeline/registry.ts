@@ -36,6 +36,7 @@ export interface FeedEvent {
   type: string;
   meter?: string | null;
   at?: string;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON from the feed; put() checks a key, and a refund is read field by field.
   data: any;
 }
 

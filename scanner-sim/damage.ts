@@ -283,4 +283,4 @@ function addNoise(g: Grey, sigma: number, r: () => number): void {
   }
 }
 
-const clamp = (x: number) => (x < 0 ? 0 : x > 255 ? 255 : Math.round(x));
+const _clamp = (x: number) => (x < 0 ? 0 : x > 255 ? 255 : Math.round(x));

@@ -72,7 +72,8 @@ export function accuracy(truth: Truth[], verdicts: Map<string, SeenVerdict>): Ac
     if (v === '(none)') without++;
     confusion[t.expected] ??= {};
     confusion[t.expected]![v] = (confusion[t.expected]![v] ?? 0) + 1;
-    const s = (byScenario[t.scenario] ??= { n: 0, correct: 0, rate: 0 });
+    byScenario[t.scenario] ??= { n: 0, correct: 0, rate: 0 };
+    const s = byScenario[t.scenario]!;
     s.n++;
     if (v === t.expected) s.correct++;
     if (t.scenario === 'valid') {

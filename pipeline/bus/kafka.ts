@@ -25,7 +25,7 @@ export class KafkaBus implements Bus {
   private connecting?: Promise<Producer>;
   private readonly maxMessageBytes: number;
 
-  constructor(private readonly opts: KafkaBusOptions) {
+  constructor(opts: KafkaBusOptions) {
     this.maxMessageBytes = opts.maxMessageBytes ?? 10 * 1024 * 1024;
     const config: KafkaConfig = {
       clientId: opts.clientId ?? 'sigpost',
