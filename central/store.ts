@@ -84,6 +84,16 @@ export interface JournalRow {
   hash: Buffer;
 }
 
+/** Per meter: how many indicia, their serial range, and the postage issued and refunded. */
+export interface MeterSerialStat {
+  meter: string;
+  n: number;
+  min_serial: number;
+  max_serial: number;
+  issued_cents: number;
+  refunded_cents: number;
+}
+
 export interface EventRow {
   seq: number;
   type: string;
@@ -612,26 +622,9 @@ export class Store {
       .all();
   }
 
-  meterSerialStats(): {
-    meter: string;
-    n: number;
-    min_serial: number;
-    max_serial: number;
-    issued_cents: number;
-    refunded_cents: number;
-  }[] {
+  meterSerialStats(): MeterSerialStat[] {
     return this.db
-      .prepare<
-        [],
-        {
-          meter: string;
-          n: number;
-          min_serial: number;
-          max_serial: number;
-          issued_cents: number;
-          refunded_cents: number;
-        }
-      >(
+      .prepare<[], MeterSerialStat>(
         `SELECT meter, COUNT(*) AS n, MIN(serial) AS min_serial, MAX(serial) AS max_serial,
            SUM(postage_cents) AS issued_cents,
            SUM(CASE WHEN status = 'refunded' THEN postage_cents ELSE 0 END) AS refunded_cents

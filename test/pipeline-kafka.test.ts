@@ -5,10 +5,11 @@
  * in ClickHouse.
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pngChunk } from '../indicium/barcode/index.ts';
 import { assemblePayload, decodeIndicium, ED25519_L, encodeRecord, signatureS } from '../indicium/index.ts';
 import { VerdictSchema } from '../pipeline/messages.ts';
 import { fastEnvelopes } from '../scanner-sim/fast.ts';
@@ -225,23 +226,15 @@ describe('the pipeline on Kafka and ClickHouse', () => {
 
   it('gives a decompression bomb a verdict, not a crash', async () => {
     // A PNG whose header claims 60,000 x 60,000 pixels: refused by the pixel limit before decoding.
-    const chunk = (type: string, data: Buffer) => {
-      const head = Buffer.alloc(8);
-      head.writeUInt32BE(data.length, 0);
-      head.write(type, 4, 'latin1');
-      const crc = Buffer.alloc(4);
-      crc.writeUInt32BE(crc32(data, crc32(head.subarray(4))), 0);
-      return Buffer.concat([head, data, crc]);
-    };
     const ihdr = Buffer.alloc(13);
     ihdr.writeUInt32BE(60_000, 0);
     ihdr.writeUInt32BE(60_000, 4);
     ihdr.set([8, 0, 0, 0, 0], 8);
     const bomb = Buffer.concat([
       Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-      chunk('IHDR', ihdr),
-      chunk('IDAT', deflateSync(Buffer.alloc(60_001 * 64))),
-      chunk('IEND', Buffer.alloc(0)),
+      pngChunk('IHDR', ihdr),
+      pngChunk('IDAT', deflateSync(Buffer.alloc(60_001 * 64))),
+      pngChunk('IEND', Buffer.alloc(0)),
     ]);
     expect(bomb.length).toBeLessThan(1024 * 1024);
     await h.bus.send(h.t.scans, [
